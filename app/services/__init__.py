@@ -1,0 +1,1 @@
+"""Domain services: plain Python, no ``request``, no templates."""
