@@ -7,10 +7,13 @@ Every test starts with empty tables.
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import text
 
 from app import create_app
@@ -33,6 +36,20 @@ def _reset_schema(database_url: str) -> None:
         db.session.commit()
 
 
+def _compile_translations() -> None:
+    """Compile the .po catalogues so tests see the Vietnamese texts, as `make` does before serving."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    from config import BASE_DIR
+
+    for po_path in (BASE_DIR / "translations").glob("*/LC_MESSAGES/messages.po"):
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file)
+        with po_path.with_suffix(".mo").open("wb") as mo_file:
+            write_mo(mo_file, catalog)
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     """One app for the session, its schema created by the migrations."""
@@ -44,11 +61,44 @@ def app(tmp_path_factory):
     class SessionConfig(TestConfig):
         SQLALCHEMY_DATABASE_URI = database_url
 
+    _compile_translations()
     application = create_app(SessionConfig)
+    application.test_client_class = CSRFClient
     with application.app_context():
         _reset_schema(database_url)
         upgrade()
     yield application
+
+
+class CSRFClient(FlaskClient):
+    """A test client that behaves like a browser against a real server.
+
+    It adds a valid CSRF token to form posts, as the browser would from the page.
+
+    CSRF protection stays ON in tests. Pass ``csrf=False`` to send a form without the token, to
+    prove that such a request is refused.
+    """
+
+    def open(self, *args, csrf: bool = True, **kwargs):
+        method = kwargs.get("method", "GET").upper()
+        data = kwargs.get("data")
+        if csrf and method in {"POST", "PUT", "PATCH", "DELETE"} and isinstance(data, dict) and "csrf_token" not in data:
+            kwargs["data"] = {**data, "csrf_token": self.csrf_token()}
+        # Each request gets its own app context (its own ``g`` and DB session), as in production;
+        # without this it would reuse the test's context and cache the user and locale across requests.
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        # The test's own session then reads what the request committed.
+        db.session.expire_all()
+        return response
+
+    def csrf_token(self) -> str:
+        """The token Flask-WTF would render into a form for this client's session."""
+        app = self.application
+        with self.session_transaction() as session:
+            raw = session.setdefault("csrf_token", hashlib.sha1(os.urandom(64)).hexdigest())  # noqa: S324
+        serializer = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token")
+        return serializer.dumps(raw)
 
 
 @pytest.fixture(autouse=True)
