@@ -7,6 +7,7 @@ import logging
 from flask import Flask
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from config import BASE_DIR, INSTANCE_DIR, Config, config_from_env
 
@@ -23,6 +24,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.config.from_object(config_class)
     config_class.init(app)
     configure_logging(app)
+    app.url_map.converters["int"] = DatabaseIntegerConverter
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -35,6 +37,13 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     return app
 
 
+class DatabaseIntegerConverter(IntegerConverter):
+    """``<int:id>`` that only matches ids an INTEGER column can hold, so ``/x/99999999999`` is a 404, not a 500."""
+
+    def __init__(self, map, *args, max: int = 2**31 - 1, **kwargs):
+        super().__init__(map, *args, max=max, **kwargs)
+
+
 def configure_logging(app: Flask) -> None:
     """Log to stderr at INFO so development messages (reset links, SMS) are visible."""
     if not app.debug and not app.testing:
@@ -42,8 +51,14 @@ def configure_logging(app: Flask) -> None:
     app.logger.setLevel(logging.INFO)
 
 
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 def _sqlite_pragmas(busy_timeout_ms: int):
     def set_pragmas(dbapi_connection, _record):
+        # SQLite's own lower() (and so ILIKE) folds ASCII only; PostgreSQL folds "TRẦN" to "trần" too.
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")

@@ -82,7 +82,8 @@ class CSRFClient(FlaskClient):
     def open(self, *args, csrf: bool = True, **kwargs):
         method = kwargs.get("method", "GET").upper()
         data = kwargs.get("data")
-        if csrf and method in {"POST", "PUT", "PATCH", "DELETE"} and isinstance(data, dict) and "csrf_token" not in data:
+        unsafe = method in {"POST", "PUT", "PATCH", "DELETE"}
+        if csrf and unsafe and isinstance(data, dict) and "csrf_token" not in data:
             kwargs["data"] = {**data, "csrf_token": self.csrf_token()}
         # Each request gets its own app context (its own ``g`` and DB session), as in production;
         # without this it would reuse the test's context and cache the user and locale across requests.
@@ -149,7 +150,7 @@ class AuthActions:
         return self._client.post("/auth/login", data=data, follow_redirects=follow)
 
     def logout(self):
-        return self._client.post("/auth/logout")
+        return self._client.post("/auth/logout", data={})
 
 
 @pytest.fixture

@@ -20,8 +20,9 @@ def _source_msgids() -> set[str]:
     method_map = [("app/**.py", "python"), ("templates/**.html", "jinja2")]
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
     found = set()
+    options = {"**.html": {"extensions": "jinja2.ext.do"}}
     for _file, _line, message, _comments, _context in extract_from_dir(
-        str(BASE_DIR), method_map=method_map, keywords=keywords, options_map={"**.html": {"extensions": "jinja2.ext.do"}}
+        str(BASE_DIR), method_map=method_map, keywords=keywords, options_map=options
     ):
         found.add(message[0] if isinstance(message, tuple) else message)
     return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, String, event
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
 from app.extensions import db
 from app.models.types import UTCDateTime, utcnow
@@ -45,3 +45,10 @@ def _refuse_update(_mapper, _connection, target):
 @event.listens_for(AuditEvent, "before_delete")
 def _refuse_delete(_mapper, _connection, target):
     raise AuditImmutableError(f"audit event {target.id} is append-only")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_changes(state: ORMExecuteState):
+    """ORM bulk UPDATE/DELETE statements skip the mapper events above; refuse them as well."""
+    if (state.is_update or state.is_delete) and any(m.class_ is AuditEvent for m in state.all_mappers):
+        raise AuditImmutableError("audit events are append-only")

@@ -3,6 +3,12 @@
 Callers say *what* to send and to *whom*; ``send`` picks the channel from what the recipient has
 (e-mail first, else mobile). Backends: ``log`` writes the message to the log (development),
 ``memory`` keeps it in ``app.extensions["outbox"]`` (tests), ``smtp`` / ``http`` deliver for real.
+
+Services that change the database use ``send_after_commit``: the message leaves only when the
+transaction that describes it commits, so a rolled-back change never sends a link to nothing, and
+no SMTP call happens while the transaction holds its locks. Links in messages are built with
+``portal_url`` from ``BASE_URL``, never from the request's Host header (a forged Host would
+otherwise put an attacker's site into a password-reset link).
 """
 
 from __future__ import annotations
@@ -11,8 +17,14 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from urllib.parse import urlsplit
 
 from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
+
+from app.extensions import db
 
 
 @dataclass(frozen=True)
@@ -29,6 +41,12 @@ class DeliveryError(RuntimeError):
     """The message could not be handed to its channel."""
 
 
+def _sender_domain(sender: str) -> str | None:
+    """The domain of the sender address, for Message-ID (mail servers score mail without one as spam)."""
+    address = sender.rsplit("<", 1)[-1].rstrip(">").strip()
+    return address.rpartition("@")[2] or None
+
+
 def _deliver_email(message: Message) -> None:
     config = current_app.config
     backend = config["MESSAGE_BACKEND"]
@@ -41,6 +59,8 @@ def _deliver_email(message: Message) -> None:
         email["From"] = config["MAIL_SENDER"]
         email["To"] = message.to
         email["Subject"] = message.subject
+        email["Date"] = formatdate(localtime=True)
+        email["Message-ID"] = make_msgid(domain=_sender_domain(config["MAIL_SENDER"]))
         email.set_content(message.body)
         try:
             with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as smtp:
@@ -100,3 +120,51 @@ def send(*, subject: str, body: str, email: str | None = None, phone: str | None
 def send_to_user(user, *, subject: str, body: str) -> Message:
     """Send to a user by their preferred channel (e-mail when they have one)."""
     return send(subject=subject, body=body, email=user.email, phone=user.phone)
+
+
+_PENDING_KEY = "dxportal.pending_messages"
+
+
+def send_after_commit(*, subject: str, body: str, email: str | None = None, phone: str | None = None) -> None:
+    """Queue a message on the current database session; it is sent when the session commits.
+
+    Subject and body must be final strings: the objects they came from are expired after the commit.
+    """
+    if not email and not phone:
+        raise DeliveryError("recipient has neither an e-mail address nor a mobile number")
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback right after this discards the message too
+    session.info.setdefault(_PENDING_KEY, []).append(
+        {"subject": str(subject), "body": str(body), "email": email, "phone": phone}
+    )
+
+
+@event.listens_for(Session, "after_commit")
+def _send_pending(session: Session) -> None:
+    """Deliver what the committed transaction queued; a failed delivery is logged, never raised.
+
+    The change is already committed, so raising would only turn a saved action into an error
+    page; the user can ask for the message again (resend, reset).
+    """
+    for item in session.info.pop(_PENDING_KEY, None) or []:
+        try:
+            send(**item)
+        except DeliveryError:
+            current_app.logger.exception("Could not deliver %r", item["subject"])
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _discard_pending(session: Session, transaction: SessionTransaction) -> None:
+    """A transaction that ended without a commit (rollback, close) sends nothing."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING_KEY, None)
+
+
+def portal_url(endpoint: str, **values) -> str:
+    """An absolute link to a page of the portal, based on the ``BASE_URL`` setting."""
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(
+        base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https"
+    )
+    return adapter.build(endpoint, values, force_external=True)

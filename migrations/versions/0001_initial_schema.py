@@ -1,6 +1,6 @@
 """initial schema
 
-Revision ID: 45334d07ca48
+Revision ID: 0001
 Revises: 
 Create Date: 2026-11-26 04:34:07.283365
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '45334d07ca48'
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None

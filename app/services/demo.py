@@ -1,0 +1,171 @@
+"""Demonstration data for development: one user per staff role, an IT partner, business users and
+organisations of every kind across sectors, communes and size classes. Every name is fictional.
+
+Organisations are created through ``services.organisations`` so their tax codes are checked and their
+size classes derived, exactly as for real users. Loading twice changes nothing: existing demo users
+and tax codes are kept as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models.organisation import MemberRole, Membership, Organisation, OrganisationKind
+from app.models.types import utcnow
+from app.models.user import Role, User, UserRole
+from app.services import audit, geo
+from app.services import organisations as organisations_service
+from app.services.passwords import hash_password
+
+#: The password of every demo account (printed by ``flask demo load``).
+DEMO_PASSWORD = "demo-dxportal-2025"  # noqa: S105 (a published development password)
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    key: str
+    label: str
+    full_name: str
+    roles: tuple[Role, ...]
+    email: str | None = None
+    phone: str | None = None
+
+    @property
+    def login(self) -> str:
+        return self.email or self.phone or ""
+
+
+USERS = (
+    DemoUser("reviewer", "Reviewer", "Trần Thị Thu Hà", (Role.REVIEWER,), email="thamdinh@example.vn"),
+    DemoUser("approver", "Approver", "Lê Văn Minh", (Role.APPROVER,), email="pheduyet@example.vn"),
+    DemoUser("admin", "Administrator", "Phạm Quốc Bảo", (Role.ADMIN,), email="quantri@example.vn"),
+    DemoUser("partner", "IT partner", "Võ Thanh Tùng", (Role.PARTNER,), email="doitac@example.vn"),
+    DemoUser("lan", "Business", "Nguyễn Thị Lan", (Role.BUSINESS,), email="lan.nguyen@example.vn"),
+    DemoUser("khoa", "Business (co-op)", "Đặng Minh Khoa", (Role.BUSINESS,), email="khoa.dang@example.vn"),
+    DemoUser("phuc", "Household (phone)", "Huỳnh Văn Phúc", (Role.BUSINESS,), phone="0905123456"),
+    DemoUser("hoa", "Household (phone)", "Bùi Thị Hoa", (Role.BUSINESS,), phone="0377654321"),
+)
+
+
+def demo_tax_code(first_nine: str) -> str:
+    """A valid MST starting near ``first_nine``: the first prefix from there whose check digit exists."""
+    number = int(first_nine)
+    while True:
+        prefix = f"{number:09d}"
+        check = organisations_service.mst_check_digit(prefix)
+        if check is not None:
+            return prefix + str(check)
+        number += 1
+
+
+@dataclass(frozen=True)
+class DemoOrganisation:
+    owner: str
+    kind: OrganisationKind
+    commune_code: str
+    data: dict = field(default_factory=dict)
+    members: tuple[str, ...] = ()
+
+
+BN = 1_000_000_000
+MN = 1_000_000
+
+# Quảng Ngãi MSTs start with 43, Kon Tum's with 61; the digits after them are made up.
+ORGANISATIONS = (
+    DemoOrganisation("lan", OrganisationKind.ENTERPRISE, "21025", {
+        "name": "Công ty TNHH Thương mại Trà Bồng Xanh", "tax_code": demo_tax_code("430051234"), "sector": "G",
+        "address": "45 Quang Trung", "employees": 8, "annual_revenue_vnd": 7 * BN, "capital_vnd": 2 * BN,
+        "founded_year": 2016, "contact_name": "Nguyễn Thị Lan", "contact_phone": "0905111222",
+        "contact_email": "lienhe@trabongxanh.example.vn", "website": "https://trabongxanh.example.vn"},
+        members=("phuc",)),
+    DemoOrganisation("lan", OrganisationKind.ENTERPRISE, "21548", {
+        "name": "Công ty Cổ phần Du lịch Biển Đảo Lý Sơn", "tax_code": demo_tax_code("430062017"), "sector": "I",
+        "address": "Thôn Đông, đặc khu Lý Sơn", "employees": 45, "annual_revenue_vnd": 38 * BN,
+        "capital_vnd": 20 * BN, "founded_year": 2012, "contact_name": "Trương Văn Sơn",
+        "contact_phone": "0255 3867 123"}),
+    DemoOrganisation("lan", OrganisationKind.ENTERPRISE, "21478", {
+        "name": "Công ty TNHH Vận tải Sa Huỳnh", "tax_code": demo_tax_code("430034455"), "sector": "H",
+        "address": "Quốc lộ 1A, khu phố Thạnh Đức", "employees": 120, "annual_revenue_vnd": 260 * BN,
+        "capital_vnd": 90 * BN, "founded_year": 2005, "contact_name": "Lê Thị Hạnh",
+        "contact_email": "dieuhanh@vantaisahuynh.example.vn"}),
+    DemoOrganisation("khoa", OrganisationKind.ENTERPRISE, "23293", {
+        "name": "Công ty TNHH Giáo dục Ánh Dương Kon Tum", "tax_code": demo_tax_code("610023456"), "sector": "P",
+        "address": "12 Trần Hưng Đạo", "employees": 60, "annual_revenue_vnd": 12 * BN, "capital_vnd": 5 * BN,
+        "founded_year": 2019, "contact_name": "Y Nhung", "contact_phone": "0260 3912 456"}),
+    DemoOrganisation("khoa", OrganisationKind.ENTERPRISE, "21028", {
+        "name": "Công ty TNHH Phòng khám Đa khoa Nghĩa Lộ", "tax_code": demo_tax_code("430078901"),
+        "sector": "Q", "address": "210 Hùng Vương", "employees": 35, "capital_vnd": 8 * BN,
+        "founded_year": 2018, "contact_name": "BS. Đỗ Văn Thành"}),
+    DemoOrganisation("khoa", OrganisationKind.ENTERPRISE, "23500", {
+        "name": "Công ty Cổ phần Chế biến Nông sản Đăk Hà", "tax_code": demo_tax_code("610045678"),
+        "sector": "C", "address": "Cụm công nghiệp Đăk Hà", "employees": 180, "annual_revenue_vnd": 150 * BN,
+        "capital_vnd": 80 * BN, "founded_year": 2010}),
+    DemoOrganisation("khoa", OrganisationKind.COOPERATIVE, "21211", {
+        "name": "Hợp tác xã Nông nghiệp Tịnh Khê", "tax_code": demo_tax_code("430011223"), "sector": "A",
+        "address": "Thôn Cổ Lũy", "employees": 25, "annual_revenue_vnd": 4_200 * MN,
+        "capital_vnd": 1_500 * MN, "founded_year": 1997, "contact_name": "Đặng Minh Khoa"}),
+    DemoOrganisation("khoa", OrganisationKind.COOPERATIVE, "21439", {
+        "name": "Quỹ Tín dụng Nhân dân Phổ Văn", "tax_code": demo_tax_code("430099887"), "sector": "K",
+        "address": "Khu phố Phổ Văn", "employees": 15, "annual_revenue_vnd": 9 * BN, "capital_vnd": 60 * BN,
+        "founded_year": 2001}),
+    DemoOrganisation("phuc", OrganisationKind.HOUSEHOLD_BUSINESS, "21484", {
+        "name": "Tạp hóa Cô Ba", "sector": "G", "employees": 2, "annual_revenue_vnd": 600 * MN}),
+    DemoOrganisation("hoa", OrganisationKind.HOUSEHOLD_BUSINESS, "23473", {
+        "name": "Cà phê Măng Đen Chiều", "tax_code": "051190012345", "sector": "I", "employees": 4,
+        "annual_revenue_vnd": 1_200 * MN}),
+    DemoOrganisation("phuc", OrganisationKind.HOUSEHOLD_BUSINESS, "21478", {
+        "name": "Nước mắm Sa Huỳnh Bà Tư", "tax_code": demo_tax_code("430055667"), "sector": "C"}),
+)
+
+
+def _commune(code: str) -> str | None:
+    """The demo's commune when the configured province has it; otherwise none."""
+    return code if geo.is_valid(code) else None
+
+
+def _get_or_create_user(spec: DemoUser) -> User:
+    column, value = (User.email, spec.email) if spec.email else (User.phone, spec.phone)
+    user = db.session.scalar(select(User).where(column == value))
+    if user is not None:
+        return user
+    user = User(email=spec.email, phone=spec.phone, full_name=spec.full_name,
+                password_hash=hash_password(DEMO_PASSWORD), locale="vi", confirmed_at=utcnow(), active=True)
+    for role in spec.roles:
+        user.roles.append(UserRole(role=role))
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user.create", "user", user.id, actor=None,
+                 after={"email": spec.email, "phone": spec.phone, "full_name": spec.full_name,
+                        "roles": sorted(role.value for role in spec.roles), "via": "demo"})
+    return user
+
+
+def _create_organisation(spec: DemoOrganisation, users: dict[str, User]) -> None:
+    tax_code = spec.data.get("tax_code")
+    if tax_code and organisations_service.tax_code_taken(tax_code):
+        return
+    if not tax_code and db.session.scalar(select(Organisation.id).where(Organisation.name == spec.data["name"])):
+        return
+    data = {**spec.data, "commune_code": _commune(spec.commune_code)}
+    organisation = organisations_service.create_organisation(users[spec.owner], spec.kind, data)
+    for key in spec.members:
+        organisation.memberships.append(Membership(user=users[key], role=MemberRole.MEMBER))
+        audit.record("organisation.member_add", "organisation", organisation.id, actor=None,
+                     after={"user_id": users[key].id, "role": MemberRole.MEMBER.value, "via": "demo"})
+
+
+def load(if_empty: bool = False) -> list[tuple[str, str]] | None:
+    """Create the demo data and commit; the ``(role label, login)`` pairs to print.
+
+    With ``if_empty``, do nothing (and return None) when the database already has users.
+    """
+    if if_empty and db.session.scalar(select(func.count()).select_from(User)):
+        return None
+    users = {spec.key: _get_or_create_user(spec) for spec in USERS}
+    for spec in ORGANISATIONS:
+        _create_organisation(spec, users)
+    db.session.commit()
+    return [(spec.label, spec.login) for spec in USERS]
