@@ -38,8 +38,8 @@ translations: $(VENV)/.installed
 	$(BIN)/pybabel compile -d translations
 
 extract-messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
 db-upgrade: install
 	$(BIN)/flask db upgrade
@@ -60,7 +60,7 @@ lint: install-dev
 	$(BIN)/ruff check .
 
 bench: install-dev
-	@for f in bench/*.py; do [ -e "$$f" ] || continue; echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	$(BIN)/python bench/assessment.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -89,6 +89,9 @@ class Config:
     RATELIMIT_LOGIN_PER_IP = os.environ.get("RATELIMIT_LOGIN_PER_IP", "20 per minute;200 per hour")
     RATELIMIT_LOGIN_PER_ACCOUNT = os.environ.get("RATELIMIT_LOGIN_PER_ACCOUNT", "5 per minute;30 per hour")
     RATELIMIT_SENSITIVE = os.environ.get("RATELIMIT_SENSITIVE", "5 per minute;20 per hour")
+    #: JSON API: per-address limit of POST /api/v1/assessments/score, and the largest body it reads.
+    RATELIMIT_API_SCORE = os.environ.get("RATELIMIT_API_SCORE", "60 per minute")
+    API_MAX_BODY_BYTES = _env_int("API_MAX_BODY_BYTES", 64 * 1024)
 
     #: Where messages to users go: "log" (development), "smtp", or "memory" (tests).
     MESSAGE_BACKEND = os.environ.get("MESSAGE_BACKEND", "log")

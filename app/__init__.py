@@ -99,6 +99,8 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """One blueprint per feature."""
     from app.blueprints.admin import bp as admin_bp
+    from app.blueprints.api import bp as api_bp
+    from app.blueprints.assessments import bp as assessments_bp
     from app.blueprints.auth import bp as auth_bp
     from app.blueprints.main import bp as main_bp
     from app.blueprints.organisations import bp as organisations_bp
@@ -107,6 +109,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(organisations_bp, url_prefix="/organisations")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(assessments_bp, url_prefix="/organisations/<int(max=2147483647):org_id>/assessments")
 
 
 def register_errorhandlers(app: Flask) -> None:

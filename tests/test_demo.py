@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, MemberRole, Organisation, OrganisationKind, Role, User
-from app.services import demo, geo, sectors
+from app.services import assessments, demo, geo, sectors
 from app.services.organisations import check_tax_code, size_class
 from tests.factories import UserFactory
 
@@ -91,3 +91,15 @@ def test_a_demo_owner_sees_their_organisations(runner, client):
     for org in db.session.scalars(select(Organisation)):
         mine = org.member_role(owner) is not None
         assert (org.name in page) is mine, org.name
+
+
+def test_demo_has_assessments_history_and_a_peer_benchmark(app):
+    demo.load()
+    organisations = db.session.scalars(db.select(Organisation)).all()
+    assert all(assessments.latest_submitted(org) is not None for org in organisations)
+    with_history = [org.name for org in organisations if len(assessments.history(org)) > 1]
+    assert sorted(with_history) == sorted(demo.WITH_HISTORY)
+    shop = next(org for org in organisations if org.name == "Tạp hóa Cô Ba")
+    latest = assessments.latest_submitted(shop)
+    assert assessments.peer_benchmark(latest).available
+    assert assessments.deltas(latest, assessments.previous_submitted(latest))

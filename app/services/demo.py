@@ -1,5 +1,7 @@
 """Demonstration data for development: one user per staff role, an IT partner, business users and
-organisations of every kind across sectors, communes and size classes. Every name is fictional.
+organisations of every kind across sectors, communes and size classes, and their submitted
+self-assessments (a few with an earlier one, and enough trading household businesses for a peer
+benchmark). Every name is fictional.
 
 Organisations are created through ``services.organisations`` so their tax codes are checked and their
 size classes derived, exactly as for real users. Loading twice changes nothing: existing demo users
@@ -8,7 +10,10 @@ and tax codes are kept as they are.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -16,7 +21,7 @@ from app.extensions import db
 from app.models.organisation import MemberRole, Membership, Organisation, OrganisationKind
 from app.models.types import utcnow
 from app.models.user import Role, User, UserRole
-from app.services import audit, geo
+from app.services import assessments, audit, geo
 from app.services import organisations as organisations_service
 from app.services.passwords import hash_password
 
@@ -157,6 +162,71 @@ def _create_organisation(spec: DemoOrganisation, users: dict[str, User]) -> None
                      after={"user_id": users[key].id, "role": MemberRole.MEMBER.value, "via": "demo"})
 
 
+#: Household shops in trade (section G) that give "Tạp hóa Cô Ba" enough peers for a benchmark.
+PEER_SHOPS = (
+    "Tạp hóa Minh Châu", "Tạp hóa Bà Sáu", "Cửa hàng Tiện lợi An Phú", "Tạp hóa Thu Trang", "Sạp vải Cô Hạnh",
+    "Tạp hóa Hai Lúa", "Cửa hàng Điện thoại Tuấn Anh", "Tạp hóa Phước Lộc", "Sạp trái cây Út Mười",
+    "Cửa hàng Vật tư Nông nghiệp Hòa Bình", "Tạp hóa Kim Ngân", "Quầy thuốc Tâm An",
+)
+#: Organisations (by name) that also get an earlier assessment, so the history and change show.
+WITH_HISTORY = ("Công ty TNHH Thương mại Trà Bồng Xanh", "Hợp tác xã Nông nghiệp Tịnh Khê", "Tạp hóa Cô Ba")
+
+
+def _demo_answer(question, rng: random.Random, strength: float) -> Any:
+    """A plausible answer: better options are likelier as ``strength`` (0-1) grows."""
+    if question.type == "scale":
+        return max(0, min(5, round(rng.gauss(strength * 5, 1.2))))
+    if question.type == "single":
+        ranked = sorted(question.options, key=lambda option: option.score)
+        index = max(0, min(len(ranked) - 1, round(rng.gauss(strength * (len(ranked) - 1), 0.9))))
+        return ranked[index].id
+    boxes = [option for option in question.options if not option.exclusive]
+    ticked = [option.id for option in boxes if rng.random() < strength]
+    return ticked or [next(option.id for option in question.options if option.exclusive)]
+
+
+def _submit_demo_assessment(organisation: Organisation, user: User, rng: random.Random, strength: float,
+                            days_ago: int) -> None:
+    draft = assessments.start(organisation, user)
+    framework = assessments.framework_of(draft)
+    answers = {q.id: _demo_answer(q, rng, strength) for q in framework.questions_for(draft.track)}
+    assessments.save_answers(draft, user, answers)
+    assessments.submit(draft, user)
+    when = utcnow() - timedelta(days=days_ago)
+    draft.created_at = draft.updated_at = draft.submitted_at = when
+    db.session.flush()
+
+
+def _load_assessments(users: dict[str, User]) -> None:
+    """Submitted assessments for every demo organisation that has none yet (a few with an earlier one)."""
+    rng = random.Random(2025)  # noqa: S311 (demo data, not security)
+    organisations = db.session.scalars(select(Organisation).order_by(Organisation.id)).all()
+    for organisation in organisations:
+        if assessments.latest_submitted(organisation) or assessments.current_draft(organisation):
+            continue
+        owner = next((m.user for m in organisation.memberships if m.role is MemberRole.OWNER), None)
+        if owner is None:
+            continue
+        strength = rng.uniform(0.15, 0.8)
+        if organisation.name in WITH_HISTORY:
+            _submit_demo_assessment(organisation, owner, rng, max(0.05, strength - 0.25), days_ago=200)
+        _submit_demo_assessment(organisation, owner, rng, strength, days_ago=rng.randint(3, 40))
+
+
+def _load_peer_shops() -> None:
+    commune_codes = [unit.code for unit in geo.communes()][:len(PEER_SHOPS)]
+    for index, name in enumerate(PEER_SHOPS):
+        phone = f"0988{index:06d}"
+        if db.session.scalar(select(User.id).where(User.phone == phone)):
+            continue
+        owner = _get_or_create_user(DemoUser(f"peer{index}", "Business", f"Chủ {name}", (Role.BUSINESS,),
+                                             phone=phone))
+        commune = commune_codes[index % len(commune_codes)] if commune_codes else None
+        organisations_service.create_organisation(owner, OrganisationKind.HOUSEHOLD_BUSINESS, {
+            "name": name, "sector": "G", "commune_code": commune, "employees": 1 + index % 4,
+            "annual_revenue_vnd": (300 + 90 * index) * MN})
+
+
 def load(if_empty: bool = False) -> list[tuple[str, str]] | None:
     """Create the demo data and commit; the ``(role label, login)`` pairs to print.
 
@@ -167,5 +237,8 @@ def load(if_empty: bool = False) -> list[tuple[str, str]] | None:
     users = {spec.key: _get_or_create_user(spec) for spec in USERS}
     for spec in ORGANISATIONS:
         _create_organisation(spec, users)
+    _load_peer_shops()
+    db.session.flush()
+    _load_assessments(users)
     db.session.commit()
     return [(spec.label, spec.login) for spec in USERS]

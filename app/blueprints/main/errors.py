@@ -1,10 +1,11 @@
 """Translated error pages (HTML) and JSON errors for API clients."""
 
-from flask import Flask, jsonify, render_template
+from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.blueprints.api.errors import API_PREFIX, error_response, http_error_response
 from app.extensions import db
 from app.security import wants_json
 
@@ -24,6 +25,8 @@ CSRF_TEXT = _l("Your form expired or was sent from another site. Please reload t
 def _render(code: int, message=None):
     title, default_message = ERROR_TEXTS.get(code, ERROR_TEXTS[500] if code >= 500 else ERROR_TEXTS[400])
     message = message or default_message
+    if request.path.startswith(API_PREFIX):
+        return error_response(code)
     if wants_json():
         return jsonify(error=code, title=str(title), message=str(message)), code
     return render_template("errors/error.html", code=code, title=title, message=message), code
@@ -40,6 +43,8 @@ def register(app: Flask) -> None:
     def handle_http(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
+        if request.path.startswith(API_PREFIX):
+            return http_error_response(error)
         return _render(error.code)
 
     @app.errorhandler(Exception)
