@@ -2,11 +2,25 @@
 
 from app.models.assessment import Assessment, AssessmentAnswer, AssessmentPillarScore, AssessmentStatus
 from app.models.audit import AuditEvent
+from app.models.catalogue import (
+    PARTNER_CATEGORIES,
+    Partner,
+    PartnerMember,
+    PartnerRevision,
+    PartnerStatus,
+    PriceBand,
+    Programme,
+    ProgrammeDocument,
+    ProgrammeKind,
+    RevisionStatus,
+)
 from app.models.invitation import Invitation, InvitationKind
 from app.models.organisation import MemberRole, Membership, Organisation, OrganisationKind, SizeClass
+from app.models.outcome import Outcome, OutcomeKind
 from app.models.user import Role, User, UserRole
 
 __all__ = [
+    "PARTNER_CATEGORIES",
     "Assessment",
     "AssessmentAnswer",
     "AssessmentPillarScore",
@@ -18,6 +32,17 @@ __all__ = [
     "Membership",
     "Organisation",
     "OrganisationKind",
+    "Outcome",
+    "OutcomeKind",
+    "Partner",
+    "PartnerMember",
+    "PartnerRevision",
+    "PartnerStatus",
+    "PriceBand",
+    "Programme",
+    "ProgrammeDocument",
+    "ProgrammeKind",
+    "RevisionStatus",
     "Role",
     "SizeClass",
     "User",

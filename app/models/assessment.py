@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -54,6 +54,8 @@ class Assessment(db.Model):
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     overall_score: Mapped[float | None] = mapped_column(Float)
     overall_level: Mapped[int | None] = mapped_column(Integer)
+    #: The business's own words about what it needs help with (used by the recommender).
+    needs: Mapped[str | None] = mapped_column(Text)
     #: True on the most recent submitted assessment of its organisation (peer statistics use these).
     is_latest: Mapped[bool] = mapped_column(Boolean, default=False)
 
