@@ -61,6 +61,7 @@ lint: install-dev
 
 bench: install-dev
 	$(BIN)/python bench/assessment.py
+	$(BIN)/python bench/recommender.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

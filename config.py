@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -91,6 +92,8 @@ class Config:
     RATELIMIT_SENSITIVE = os.environ.get("RATELIMIT_SENSITIVE", "5 per minute;20 per hour")
     #: JSON API: per-address limit of POST /api/v1/assessments/score, and the largest body it reads.
     RATELIMIT_API_SCORE = os.environ.get("RATELIMIT_API_SCORE", "60 per minute")
+    #: Per-address limit of POST /api/v1/recommendations/preview (it runs the recommender, so lower).
+    RATELIMIT_API_PREVIEW = os.environ.get("RATELIMIT_API_PREVIEW", "30 per minute")
     API_MAX_BODY_BYTES = _env_int("API_MAX_BODY_BYTES", 64 * 1024)
 
     #: Where messages to users go: "log" (development), "smtp", or "memory" (tests).
@@ -113,6 +116,11 @@ class Config:
     ARGON2_MEMORY_COST = _env_int("ARGON2_MEMORY_COST", 65536)
     ARGON2_PARALLELISM = _env_int("ARGON2_PARALLELISM", 4)
     DEMO_COMMANDS_ENABLED = True
+    #: Where ``flask recommender train`` writes model files and the app loads the newest valid one from.
+    RECOMMENDER_MODEL_DIR = os.environ.get("RECOMMENDER_MODEL_DIR") or str(INSTANCE_DIR / "models")
+    #: How often (seconds) the recommender re-reads the catalogue's fingerprint to see other processes'
+    #: changes; this process's own changes are seen at once. 0 checks on every recommendation.
+    RECOMMENDER_CATALOGUE_RECHECK_SECONDS = float(os.environ.get("RECOMMENDER_CATALOGUE_RECHECK_SECONDS", "2"))
 
     @classmethod
     def init(cls, app) -> None:
@@ -136,6 +144,10 @@ class TestConfig(Config):
     ARGON2_MEMORY_COST = 1024
     ARGON2_PARALLELISM = 1
     RATELIMIT_STORAGE_PREFIX = f"dxportal-test-{os.getpid()}"
+    #: Tests never load the developer's trained models (tests that train point this at a temporary folder).
+    RECOMMENDER_MODEL_DIR = str(Path(tempfile.gettempdir()) / f"dxportal-test-models-{os.getpid()}")
+    #: Tests rewrite tables with raw SQL between tests: always check.
+    RECOMMENDER_CATALOGUE_RECHECK_SECONDS = 0.0
 
     @classmethod
     def init(cls, app) -> None:

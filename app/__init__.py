@@ -73,7 +73,7 @@ def register_extensions(app: Flask) -> None:
     """Initialise the extensions; SQLite gets WAL, a busy timeout and enforced foreign keys."""
     from app.extensions import babel, csrf, db, limiter, login_manager, migrate
     from app.models.types import render_migration_item
-    from app.services.i18n import select_locale, select_timezone
+    from app.services.i18n import escape_lazy_strings, select_locale, select_timezone
 
     db.init_app(app)
     is_sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
@@ -86,6 +86,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
     csrf.init_app(app)
+    escape_lazy_strings()
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
                    default_translation_directories=str(BASE_DIR / "translations"))
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
@@ -102,8 +103,10 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.api import bp as api_bp
     from app.blueprints.assessments import bp as assessments_bp
     from app.blueprints.auth import bp as auth_bp
+    from app.blueprints.catalogue import bp as catalogue_bp
     from app.blueprints.main import bp as main_bp
     from app.blueprints.organisations import bp as organisations_bp
+    from app.blueprints.recommendations import bp as recommendations_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
@@ -111,6 +114,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(assessments_bp, url_prefix="/organisations/<int(max=2147483647):org_id>/assessments")
+    app.register_blueprint(catalogue_bp, url_prefix="/catalogue")
+    app.register_blueprint(recommendations_bp, url_prefix="/organisations/<int:org_id>/recommendations")
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -1,6 +1,9 @@
-"""Flask CLI commands: ``flask demo load``, ``flask users create-admin``."""
+"""Flask CLI commands: ``flask demo load``, ``flask users create-admin``, ``flask catalogue import|export``."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -8,6 +11,7 @@ from flask.cli import AppGroup
 
 demo_cli = AppGroup("demo", help="Demonstration data (development only).")
 users_cli = AppGroup("users", help="Manage user accounts.")
+catalogue_cli = AppGroup("catalogue", help="Import and export the programme and partner catalogue.")
 
 
 @demo_cli.command("load")
@@ -42,7 +46,106 @@ def create_admin(email: str, full_name: str, password: str) -> None:
     click.echo(f"Administrator {user.email} created.")
 
 
+@catalogue_cli.command("import")
+@click.argument("path", type=click.Path(dir_okay=False, allow_dash=True))
+def catalogue_import(path: str) -> None:
+    """Create or update the programmes and partners in PATH (dxportal.catalogue/1 JSON; "-" reads stdin).
+
+    The whole file is checked first: on any problem every one is printed with its JSON path, nothing is
+    changed, and the command exits with status 1.
+    """
+    from flask_babel import force_locale
+
+    from app.extensions import db
+    from app.services import catalogue_io
+
+    try:
+        with click.open_file(path, "rb") as stream:
+            raw = stream.read()
+    except OSError as error:
+        raise click.ClickException(f"Cannot read {path}: {error.strerror}") from error
+    with force_locale("en"):
+        try:
+            report = catalogue_io.import_bytes(raw, source=Path(path).name if path != "-" else "stdin")
+        except catalogue_io.CatalogueError as error:
+            db.session.rollback()
+            for problem in error.problems:
+                click.echo(str(problem), err=True)
+            click.echo(f"{len(error.problems)} problem(s) found in {path}; nothing was imported.", err=True)
+            sys.exit(1)
+        db.session.commit()
+    click.echo(f"Catalogue imported from {path}:")
+    for section, counts in report.counts().items():
+        summary = ", ".join(f"{counts[outcome]} {outcome}" for outcome in catalogue_io.OUTCOMES)
+        click.echo(f"  {section + ':':<12} {summary}")
+    for item in report.changed:
+        fields = f" ({', '.join(item.fields)})" if item.outcome != catalogue_io.CREATED else ""
+        click.echo(f"  {item.outcome} {item.section[:-1]} {item.code}{fields}")
+
+
+@catalogue_cli.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, allow_dash=True, writable=True))
+def catalogue_export(path: str) -> None:
+    """Write every programme and partner that is not retired to PATH ("-" writes to stdout)."""
+    from app.services import catalogue_io
+
+    document = catalogue_io.export_document()
+    text = catalogue_io.dumps(document)
+    if path == "-":
+        with click.open_file("-", "wb") as stream:
+            stream.write(text.encode("utf-8"))
+        return
+    target = Path(path)
+    # Written next to the target and renamed, so a reader never sees half a file.
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(target)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise click.ClickException(f"Cannot write {path}: {error.strerror}") from error
+    click.echo(f"Exported {len(document['programmes'])} programmes and {len(document['partners'])} partners "
+               f"to {path}.")
+
+
+recommender_cli = AppGroup("recommender", help="Train and evaluate the recommender.")
+
+
+@recommender_cli.command("train")
+@click.option("--seed", default=0, show_default=True, help="Seed for sampling and fitting.")
+def recommender_train(seed: int) -> None:
+    """Learn from the outcomes into a new signed model file under instance/models/ (newest valid file is used)."""
+    from app.recommender import training
+
+    try:
+        result = training.train(seed=seed)
+    except training.TrainingError as error:
+        raise click.ClickException(f"Not trained: {error}. The content model stays in use.") from error
+    metrics = result.metadata["metrics"]
+    click.echo(f"Trained {result.version} on {metrics['training_outcomes']} outcomes -> {result.path}")
+    for key in sorted(metrics):
+        click.echo(f"  {key:<20} {metrics[key]}")
+
+
+@recommender_cli.command("evaluate")
+@click.option("--test-share", default=0.2, show_default=True, type=click.FloatRange(0.05, 0.5),
+              help="Most recent share of the outcomes used as the test set.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 50))
+def recommender_evaluate(test_share: float, seed: int, k: int) -> None:
+    """Compare the recommender with popularity and random on a split of the outcomes by time."""
+    from app.recommender import evaluation, snapshot, training
+
+    dataset = training.load_dataset()
+    if not dataset.records:
+        raise click.ClickException("No outcomes to evaluate on (flask demo load generates some).")
+    report = evaluation.evaluate(dataset.records, snapshot.current(), test_share=test_share, seed=seed, k=k)
+    click.echo(evaluation.format_table(report))
+
+
 def register(app: Flask) -> None:
     """Attach the command groups to the app."""
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(catalogue_cli)
+    app.cli.add_command(recommender_cli)

@@ -113,3 +113,14 @@ def test_ids_too_large_for_the_database_are_404_not_500(client):
         session["_user_id"] = user.get_id()
     assert client.get("/organisations/99999999999999").status_code == 404
     assert client.get("/organisations/2147483648").status_code == 404
+
+
+def test_translated_messages_with_user_text_are_escaped(app):
+    """A lazy message carrying what a user typed must never reach the page as markup."""
+    from flask import render_template_string
+    from flask_babel import lazy_gettext
+
+    with app.test_request_context("/"):
+        message = lazy_gettext("Unknown value: %(value)s.", value="<script>alert(1)</script>")
+        html = render_template_string("{{ message }}", message=message)
+    assert "<script>" not in html and "&lt;script&gt;" in html

@@ -1,7 +1,8 @@
 """Demonstration data for development: one user per staff role, an IT partner, business users and
 organisations of every kind across sectors, communes and size classes, and their submitted
 self-assessments (a few with an earlier one, and enough trading household businesses for a peer
-benchmark). Every name is fictional.
+benchmark), and the demo catalogue of programmes and partners (``app/data/catalogue/demo.json``,
+imported through ``services.catalogue_io``). Every name is fictional.
 
 Organisations are created through ``services.organisations`` so their tax codes are checked and their
 size classes derived, exactly as for real users. Loading twice changes nothing: existing demo users
@@ -21,7 +22,8 @@ from app.extensions import db
 from app.models.organisation import MemberRole, Membership, Organisation, OrganisationKind
 from app.models.types import utcnow
 from app.models.user import Role, User, UserRole
-from app.services import assessments, audit, geo
+from app.recommender import demo_outcomes
+from app.services import assessments, audit, catalogue_io, geo
 from app.services import organisations as organisations_service
 from app.services.passwords import hash_password
 
@@ -240,5 +242,7 @@ def load(if_empty: bool = False) -> list[tuple[str, str]] | None:
     _load_peer_shops()
     db.session.flush()
     _load_assessments(users)
+    catalogue_io.import_demo()
+    demo_outcomes.generate()
     db.session.commit()
     return [(spec.label, spec.login) for spec in USERS]

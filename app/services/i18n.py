@@ -20,3 +20,16 @@ def select_locale() -> str:
 def select_timezone() -> str:
     """Everyone in the province lives in one timezone."""
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+def escape_lazy_strings() -> None:
+    """Make Jinja escape Flask-Babel's lazy strings like any other text.
+
+    Flask-Babel's ``LazyString`` defines ``__html__``, so Jinja treats it as safe markup: a message
+    such as ``_l("unknown key '%(key)s'", key=user_input)`` would reach the page unescaped. No
+    message of ours contains markup, so lazy strings lose that marker once, for the whole process.
+    """
+    from flask_babel.speaklater import LazyString
+
+    if "__html__" in LazyString.__dict__:
+        del LazyString.__html__

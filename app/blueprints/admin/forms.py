@@ -1,4 +1,5 @@
-"""Forms of the admin area: user and organisation searches, roles, invitations, the audit filter."""
+"""Forms of the admin area: user and organisation searches, roles, invitations, the audit filter, the
+catalogue upload."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice as C
 from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
@@ -110,3 +112,24 @@ class OrganisationSearchForm(SearchForm):
         super().__init__(*args, **kwargs)
         self.sector.choices = [C("", _l("All sectors")), *(C(v, label) for v, label in sectors.choices())]
         self.commune.choices = [C("", _l("All communes and wards")), *(C(v, label) for v, label in geo.choices())]
+
+
+def _catalogue_file(_form, field) -> None:
+    """A ``.json`` file of at most ``MAX_UPLOAD_BYTES``; its content is checked by the import itself."""
+    from app.services.catalogue_io import MAX_UPLOAD_BYTES
+
+    upload = field.data
+    if not (upload.filename or "").lower().endswith(".json"):
+        raise StopValidation(_l("Choose a .json file in the dxportal.catalogue/1 format."))
+    upload.stream.seek(0, 2)
+    size = upload.stream.tell()
+    upload.stream.seek(0)
+    if size > MAX_UPLOAD_BYTES:
+        raise StopValidation(_l("The file is larger than %(limit)s MB.", limit=MAX_UPLOAD_BYTES // (1024 * 1024)))
+    if size == 0:
+        raise StopValidation(_l("The file is empty."))
+
+
+class CatalogueImportForm(FlaskForm):
+    file = FileField(_l("Catalogue file (JSON)"), render_kw={"accept": ".json,application/json"},
+                     validators=[FileRequired(_l("Choose the catalogue file to import.")), _catalogue_file])

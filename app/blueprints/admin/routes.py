@@ -1,4 +1,5 @@
-"""Staff administration: users and roles, staff invitations, the audit log, organisations for staff."""
+"""Staff administration: users and roles, staff invitations, the audit log, organisations for staff, and the
+catalogue file import and export."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
@@ -16,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from app.blueprints.admin import bp
 from app.blueprints.admin.forms import (
     AuditFilterForm,
+    CatalogueImportForm,
     InvitationFilterForm,
     InviteStaffForm,
     OrganisationSearchForm,
@@ -29,7 +31,7 @@ from app.models.organisation import Membership, Organisation
 from app.models.types import utcnow
 from app.models.user import Role, User, UserRole
 from app.security import roles_required, staff_required
-from app.services import geo, messaging, sectors, staff
+from app.services import catalogue_io, geo, messaging, sectors, staff
 from app.services.formatting import format_date
 from app.services.identifiers import normalise_phone
 
@@ -368,3 +370,46 @@ def organisation_detail(org_id: int):
     )
     return render_template("admin/organisation_detail.html", organisation=organisation,
                            sector_name=sectors.name, commune_name=geo.commune_name)
+
+
+# Catalogue import and export -----------------------------------------------------------------
+
+
+def _render_catalogue_import(form: CatalogueImportForm, problems=None, status: int = 200):
+    report = None
+    report_id = request.args.get("report", type=int)
+    if problems is None and report_id is not None and 0 < report_id <= MAX_ID:
+        event = db.session.get(AuditEvent, report_id)
+        if event is not None and event.action == "catalogue.import":
+            report = event
+    return render_template("admin/catalogue_import.html", form=form, problems=problems, report=report,
+                           max_mb=catalogue_io.MAX_UPLOAD_BYTES // (1024 * 1024)), status
+
+
+@bp.route("/catalogue/import", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def catalogue_import():
+    """Upload a catalogue file: all of it is imported, or nothing and every problem is listed with its path."""
+    form = CatalogueImportForm()
+    if not form.validate_on_submit():
+        return _render_catalogue_import(form, status=400 if form.is_submitted() else 200)
+    upload = form.file.data
+    source = (upload.filename or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:200]
+    try:
+        report = catalogue_io.import_bytes(upload.read(), actor=_actor(), ip=_ip(), source=source)
+    except catalogue_io.CatalogueError as error:
+        db.session.rollback()
+        return _render_catalogue_import(form, problems=error.problems, status=400)
+    db.session.commit()
+    flash(_("The catalogue file was imported."), "success")
+    return redirect(url_for("admin.catalogue_import", report=report.event.id), 303)
+
+
+@bp.route("/catalogue/export")
+@roles_required(Role.ADMIN)
+def catalogue_export():
+    """The current catalogue (not retired items) as a dxportal.catalogue/1 file to download."""
+    today = datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+    return Response(catalogue_io.export_text().encode("utf-8"), mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="dxportal-catalogue-{today.isoformat()}.json"',
+    })

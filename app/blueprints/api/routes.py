@@ -18,6 +18,7 @@ from app.blueprints.api.helpers import (
     score_result_json,
     track_problem,
 )
+from app.blueprints.api.preview import preview_json, preview_request
 from app.extensions import limiter
 from app.security import public
 from app.services import openapi
@@ -98,3 +99,18 @@ def openapi_json():
 def docs():
     """The OpenAPI description rendered for people."""
     return render_template("api/docs.html", api=openapi.describe())
+
+
+def _preview_limit() -> str:
+    """Read on every request, like the scoring limit."""
+    return current_app.config["RATELIMIT_API_PREVIEW"]
+
+
+@bp.route("/recommendations/preview", methods=["POST"])
+@public
+@limiter.limit(_preview_limit, key_func=get_remote_address, scope="api-preview")
+def recommendations_preview():
+    """Recommend programmes and partners for an organisation described in the body, storing nothing."""
+    result = preview_request(json_object_body())
+    body = json.dumps(preview_json(result), ensure_ascii=False)
+    return Response(body, mimetype="application/json", headers={"Cache-Control": "no-store"})
