@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
-from urllib.parse import urlsplit
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -28,10 +27,10 @@ from wtforms.fields.choices import SelectChoice as C
 from wtforms.validators import Length, StopValidation, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.blueprints.organisations.forms import VNDField, clean_text
+from app.blueprints.organisations.forms import VNDField, clean_text, optional_email, optional_website
 from app.models.catalogue import PartnerStatus, PriceBand, Programme, ProgrammeKind
 from app.models.organisation import OrganisationKind, SizeClass
-from app.services import catalogue, geo, identifiers, sectors
+from app.services import catalogue, geo, sectors
 from app.services.organisations import TaxCodeError, check_tax_code
 
 CODE_HINT = _l("2 to 40 capital letters, digits or dashes, e.g. ND80-SOLUTIONS. It cannot be changed later.")
@@ -187,32 +186,6 @@ def _positive(_form, field):
         raise ValidationError(_l("Enter an amount above 0, or leave it empty."))
     if field.data is not None and field.data > catalogue.MAX_VND:
         raise ValidationError(_l("That amount is too large. Enter it in đồng, e.g. 1.500.000.000."))
-
-
-def _website(_form, field):
-    if not field.data:
-        field.data = None
-        return
-    value = field.data if "://" in field.data else "https://" + field.data
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname or ""
-    except ValueError:
-        parts, host = None, ""
-    if parts is None or parts.scheme not in ("http", "https") or "." not in host or any(c.isspace() for c in value) \
-            or len(value) > 255:
-        raise ValidationError(_l("Enter a web address, e.g. www.example.vn."))
-    field.data = value
-
-
-def _email(_form, field):
-    if not field.data:
-        field.data = None
-        return
-    email = identifiers.normalise_email(field.data)
-    if email is None:
-        raise ValidationError(_l("Enter a valid e-mail address, e.g. name@example.com."))
-    field.data = email
 
 
 def _phone(_form, field):
@@ -456,9 +429,9 @@ class PartnerProfileForm(FlaskForm):
                                description=_l("What the company offers, in plain words."), **LONG_TEXT)
     summary_en = TextAreaField(_l("Summary (English)"), [_required(_l("Enter the summary in English.")),
                                                          _max(catalogue.MAX_SUMMARY), multi_line], **LONG_TEXT)
-    website = StringField(_l("Website"), [_max(255), one_line, _website],
+    website = StringField(_l("Website"), [_max(255), one_line, optional_website],
                           description=_l("For example www.example.vn"), **TEXT)
-    email = StringField(_l("Contact e-mail"), [_max(254), one_line, _email], **TEXT)
+    email = StringField(_l("Contact e-mail"), [_max(254), one_line, optional_email], **TEXT)
     phone = StringField(_l("Contact phone"), [_max(30), one_line, _phone],
                         description=_l("For example 0255 3 123 456"), **TEXT)
     categories = MultiCheckboxField(_l("Solution categories"), [_at_least_one(_l("Tick at least one category."))])

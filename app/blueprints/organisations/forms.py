@@ -146,7 +146,8 @@ def _phone(_form, field):
     field.data = value
 
 
-def _email(_form, field):
+def optional_email(_form, field):
+    """Blank becomes None; otherwise a valid e-mail address, lower-cased."""
     if not field.data:
         field.data = None
         return
@@ -156,7 +157,8 @@ def _email(_form, field):
     field.data = email
 
 
-def _website(_form, field):
+def optional_website(_form, field):
+    """Blank becomes None; otherwise an http(s) address with a dotted host (``https://`` added if missing)."""
     if not field.data:
         field.data = None
         return
@@ -231,8 +233,8 @@ class EnterpriseForm(FlaskForm):
     contact_name = StringField(_l("Contact person"), [Length(max=120, message=_l("At most %(max)d characters.")),
                                                       no_control_characters], **TEXT)
     contact_phone = StringField(_l("Contact phone"), [Optional(), no_control_characters, _phone], **TEXT)
-    contact_email = StringField(_l("Contact e-mail"), [Optional(), no_control_characters, _email], **TEXT)
-    website = StringField(_l("Website"), [Optional(), no_control_characters, _website],
+    contact_email = StringField(_l("Contact e-mail"), [Optional(), no_control_characters, optional_email], **TEXT)
+    website = StringField(_l("Website"), [Optional(), no_control_characters, optional_website],
                           description=_l("For example www.example.vn"), **TEXT)
     submit = SubmitField(_l("Save"))
 
