@@ -370,25 +370,26 @@ def update_programme(programme: Programme, actor: User | None, data: dict[str, A
     return True
 
 
+def _set_retired(item: Programme | Partner, object_type: str, retired: bool, actor: User | None,
+                 ip: str | None) -> bool:
+    """Retire or restore a catalogue item, audited; False when it is already in that state."""
+    if (item.retired_at is not None) == retired:
+        return False
+    before = item.retired_at
+    item.retired_at = utcnow() if retired else None
+    audit.record(f"{object_type}.{'retire' if retired else 'restore'}", object_type, item.id, actor=actor, ip=ip,
+                 before={"retired_at": before}, after={"retired_at": item.retired_at})
+    return True
+
+
 def retire_programme(programme: Programme, actor: User | None, ip: str | None = None) -> bool:
     """Hide the programme from the catalogue and recommendations; history keeps it. False if already retired."""
-    if programme.retired_at is not None:
-        return False
-    programme.retired_at = utcnow()
-    audit.record("programme.retire", "programme", programme.id, actor=actor, ip=ip,
-                 before={"retired_at": None}, after={"retired_at": programme.retired_at})
-    return True
+    return _set_retired(programme, "programme", True, actor, ip)
 
 
 def restore_programme(programme: Programme, actor: User | None, ip: str | None = None) -> bool:
     """Bring a retired programme back. False if it was not retired."""
-    if programme.retired_at is None:
-        return False
-    before = programme.retired_at
-    programme.retired_at = None
-    audit.record("programme.restore", "programme", programme.id, actor=actor, ip=ip,
-                 before={"retired_at": before}, after={"retired_at": None})
-    return True
+    return _set_retired(programme, "programme", False, actor, ip)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -535,22 +536,13 @@ def change_status(partner: Partner, actor: User | None, action: str, reason: str
 
 
 def retire_partner(partner: Partner, actor: User | None, ip: str | None = None) -> bool:
-    if partner.retired_at is not None:
-        return False
-    partner.retired_at = utcnow()
-    audit.record("partner.retire", "partner", partner.id, actor=actor, ip=ip,
-                 before={"retired_at": None}, after={"retired_at": partner.retired_at})
-    return True
+    """Hide the partner everywhere, whatever its vetting status. False if already retired."""
+    return _set_retired(partner, "partner", True, actor, ip)
 
 
 def restore_partner(partner: Partner, actor: User | None, ip: str | None = None) -> bool:
-    if partner.retired_at is None:
-        return False
-    before = partner.retired_at
-    partner.retired_at = None
-    audit.record("partner.restore", "partner", partner.id, actor=actor, ip=ip,
-                 before={"retired_at": before}, after={"retired_at": None})
-    return True
+    """Bring a retired partner back (its vetting status is unchanged). False if it was not retired."""
+    return _set_retired(partner, "partner", False, actor, ip)
 
 
 def vetting_history(partner: Partner) -> list[AuditEvent]:
