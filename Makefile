@@ -9,7 +9,7 @@ export FLASK_APP := wsgi.py
 # Debian packages WeasyPrint needs (Pango with HarfBuzz); installed with apt-get when missing.
 DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 
-.PHONY: run test lint bench system-deps install install-dev translations extract-messages db-upgrade demo clean
+.PHONY: run worker test lint bench system-deps install install-dev translations extract-messages db-upgrade demo clean
 
 system-deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -47,6 +47,10 @@ db-upgrade: install
 run: db-upgrade
 	$(BIN)/flask demo load --if-empty
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+worker: db-upgrade
+	@if [ -z "$$REDIS_URL" ]; then echo "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0) to run a worker."; exit 2; fi
+	$(BIN)/flask jobs worker
 
 test: install-dev
 	$(BIN)/ruff check .

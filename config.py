@@ -58,6 +58,9 @@ class Config:
     #: Seconds SQLite waits for a lock before giving up ("database is locked").
     SQLITE_BUSY_TIMEOUT_MS = _env_int("SQLITE_BUSY_TIMEOUT_MS", 15000)
     REDIS_URL = os.environ.get("REDIS_URL") or None
+    #: "rq" sends background jobs (messages, PDFs) to RQ workers on REDIS_URL; "inline" runs them at once.
+    JOB_QUEUE = os.environ.get("JOB_QUEUE") or ("rq" if REDIS_URL else "inline")
+    JOB_QUEUE_NAME = os.environ.get("JOB_QUEUE_NAME", "dxportal")
 
     #: The province this portal serves (code from the national list of administrative units).
     PROVINCE_CODE = os.environ.get("PROVINCE_CODE", "51")
@@ -137,6 +140,9 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
     SQLALCHEMY_DATABASE_URI = normalise_database_url(os.environ.get("TEST_DATABASE_URL", "sqlite://"))
     REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
+    #: Jobs run in-process in tests; the tests of the queue itself switch to "rq" with a private queue.
+    JOB_QUEUE = "inline"
+    JOB_QUEUE_NAME = f"dxportal-test-{os.getpid()}"
     MESSAGE_BACKEND = "memory"
     SMS_BACKEND = "memory"
     #: Cheap hashing keeps the suite fast; production cost is set above.

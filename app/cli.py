@@ -143,9 +143,27 @@ def recommender_evaluate(test_share: float, seed: int, k: int) -> None:
     click.echo(evaluation.format_table(report))
 
 
+jobs_cli = AppGroup("jobs", help="Background jobs (RQ on REDIS_URL).")
+
+
+@jobs_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def jobs_worker(burst: bool) -> None:
+    """Run an RQ worker for this app's queue (``make worker``); needs REDIS_URL."""
+    if not current_app.config.get("REDIS_URL"):
+        raise click.ClickException("Set REDIS_URL to run a worker; without it jobs run inside the web process.")
+    from rq import Worker
+
+    from app import jobs
+
+    queue = jobs.queue()
+    Worker([queue], connection=queue.connection).work(burst=burst)
+
+
 def register(app: Flask) -> None:
     """Attach the command groups to the app."""
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(catalogue_cli)
     app.cli.add_command(recommender_cli)
+    app.cli.add_command(jobs_cli)

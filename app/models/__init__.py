@@ -1,5 +1,13 @@
 """All models, imported here so Alembic and the app see the whole schema."""
 
+from app.models.application import (
+    ActivityKind,
+    Application,
+    ApplicationActivity,
+    ApplicationDocument,
+    ApplicationStatus,
+    Visibility,
+)
 from app.models.assessment import Assessment, AssessmentAnswer, AssessmentPillarScore, AssessmentStatus
 from app.models.audit import AuditEvent
 from app.models.catalogue import (
@@ -15,12 +23,18 @@ from app.models.catalogue import (
     RevisionStatus,
 )
 from app.models.invitation import Invitation, InvitationKind
+from app.models.notification import Notification, NotificationPreference
 from app.models.organisation import MemberRole, Membership, Organisation, OrganisationKind, SizeClass
 from app.models.outcome import Outcome, OutcomeKind
 from app.models.user import Role, User, UserRole
 
 __all__ = [
     "PARTNER_CATEGORIES",
+    "ActivityKind",
+    "Application",
+    "ApplicationActivity",
+    "ApplicationDocument",
+    "ApplicationStatus",
     "Assessment",
     "AssessmentAnswer",
     "AssessmentPillarScore",
@@ -30,6 +44,8 @@ __all__ = [
     "InvitationKind",
     "MemberRole",
     "Membership",
+    "Notification",
+    "NotificationPreference",
     "Organisation",
     "OrganisationKind",
     "Outcome",
@@ -47,4 +63,5 @@ __all__ = [
     "SizeClass",
     "User",
     "UserRole",
+    "Visibility",
 ]

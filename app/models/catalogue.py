@@ -101,6 +101,8 @@ class Programme(db.Model):
     budget_vnd: Mapped[int] = mapped_column(BigInteger)
     #: Money committed by approved applications (kept by the applications workflow).
     committed_vnd: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Money paid out to completed applications (part of ``committed_vnd``).
+    disbursed_vnd: Mapped[int] = mapped_column(BigInteger, default=0)
     opens_on: Mapped[date] = mapped_column(Date)
     closes_on: Mapped[date] = mapped_column(Date)
     #: Retired programmes stay for history but are never shown, exported or recommended.

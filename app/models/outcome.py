@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -39,4 +39,9 @@ class Outcome(db.Model):
     assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessment.id", ondelete="SET NULL"))
     #: ``demo`` for generated outcomes, ``application`` once the applications workflow records them.
     source: Mapped[str] = mapped_column(String(16), default="application")
+    #: The application the outcome came from (None for demo outcomes).
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id", ondelete="SET NULL"),
+                                                       index=True)
+    #: The business's words with a rating (optional).
+    comment: Mapped[str | None] = mapped_column(Text)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

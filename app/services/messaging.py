@@ -5,8 +5,9 @@ Callers say *what* to send and to *whom*; ``send`` picks the channel from what t
 ``memory`` keeps it in ``app.extensions["outbox"]`` (tests), ``smtp`` / ``http`` deliver for real.
 
 Services that change the database use ``send_after_commit``: the message leaves only when the
-transaction that describes it commits, so a rolled-back change never sends a link to nothing, and
-no SMTP call happens while the transaction holds its locks. Links in messages are built with
+transaction that describes it commits (through the job queue when ``REDIS_URL`` is set), so a
+rolled-back change never sends a link to nothing, and no SMTP call happens while the transaction
+holds its locks. Links in messages are built with
 ``portal_url`` from ``BASE_URL``, never from the request's Host header (a forged Host would
 otherwise put an attacker's site into a password-reset link).
 """
@@ -147,11 +148,27 @@ def _send_pending(session: Session) -> None:
     The change is already committed, so raising would only turn a saved action into an error
     page; the user can ask for the message again (resend, reset).
     """
+    from app import jobs
+
     for item in session.info.pop(_PENDING_KEY, None) or []:
-        try:
-            send(**item)
-        except DeliveryError:
-            current_app.logger.exception("Could not deliver %r", item["subject"])
+        if jobs.is_async():
+            try:
+                jobs.enqueue("app.services.messaging.deliver", item)
+            except Exception:  # Redis down: deliver now rather than lose the message
+                current_app.logger.exception("Could not queue %r; sending now", item["subject"])
+                deliver(item, raise_errors=False)
+        else:
+            deliver(item, raise_errors=False)
+
+
+def deliver(item: dict, raise_errors: bool = True) -> None:
+    """Send one queued message (the job a worker runs); a worker raises so that RQ retries it."""
+    try:
+        send(**item)
+    except DeliveryError:
+        if raise_errors:
+            raise
+        current_app.logger.exception("Could not deliver %r", item["subject"])
 
 
 @event.listens_for(Session, "after_transaction_end")
