@@ -66,6 +66,9 @@ lint: install-dev
 bench: install-dev
 	$(BIN)/python bench/assessment.py
 	$(BIN)/python bench/recommender.py
+	$(BIN)/python bench/pdf.py
+	$(BIN)/python bench/review_queue.py
+	$(BIN)/python bench/open_data.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

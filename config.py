@@ -81,7 +81,23 @@ class Config:
     REMEMBER_COOKIE_SECURE = _env_bool("REMEMBER_COOKIE_SECURE", False)
 
     WTF_CSRF_TIME_LIMIT = 8 * 3600
-    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 12 * 1024 * 1024)
+    #: Largest request body; above it the portal answers 413 with a page that says why.
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)
+    #: Largest document a business may attach to an application (PDF, JPEG or PNG).
+    APPLICATION_UPLOAD_MAX_BYTES = _env_int("APPLICATION_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+    #: Where application documents are kept (outside static/); default instance/uploads/applications.
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or None
+    #: Rendered PDFs (plans, letters); default instance/pdf-cache. Web and workers must share it.
+    PDF_CACHE_DIR = os.environ.get("PDF_CACHE_DIR") or None
+    #: Seconds open-data downloads and cached dashboard figures are kept (also the downloads' max-age).
+    OPENDATA_CACHE_SECONDS = _env_int("OPENDATA_CACHE_SECONDS", 3600)
+    #: How often (seconds) the data version is re-read before serving a cached download; 0 checks every time.
+    OPENDATA_RECHECK_SECONDS = float(os.environ.get("OPENDATA_RECHECK_SECONDS", "2"))
+    #: Entries of the in-process statistics cache (used when REDIS_URL is not set).
+    STATISTICS_CACHE_ENTRIES = _env_int("STATISTICS_CACHE_ENTRIES", 64)
+    #: Staff queue: applications waiting longer than this many days in a staff state get a badge.
+    REVIEW_OVERDUE_DAYS = _env_int("REVIEW_OVERDUE_DAYS", 10)
+    REVIEW_PAGE_SIZE = _env_int("REVIEW_PAGE_SIZE", 25)
 
     #: Lifetime of password-reset, confirmation and invitation links.
     PASSWORD_RESET_MAX_AGE = _env_int("PASSWORD_RESET_MAX_AGE", 3600)
@@ -98,6 +114,10 @@ class Config:
     #: Per-address limit of POST /api/v1/recommendations/preview (it runs the recommender, so lower).
     RATELIMIT_API_PREVIEW = os.environ.get("RATELIMIT_API_PREVIEW", "30 per minute")
     API_MAX_BODY_BYTES = _env_int("API_MAX_BODY_BYTES", 64 * 1024)
+    #: Per-token limit of the token-protected API endpoints (each integration has its own budget).
+    RATELIMIT_API_TOKEN = os.environ.get("RATELIMIT_API_TOKEN", "300 per minute")
+    #: Largest catalogue POST /api/v1/catalogue reads (the admin upload's limit).
+    API_CATALOGUE_MAX_BODY_BYTES = _env_int("API_CATALOGUE_MAX_BODY_BYTES", 5 * 1024 * 1024)
 
     #: Where messages to users go: "log" (development), "smtp", or "memory" (tests).
     MESSAGE_BACKEND = os.environ.get("MESSAGE_BACKEND", "log")
@@ -150,6 +170,10 @@ class TestConfig(Config):
     ARGON2_MEMORY_COST = 1024
     ARGON2_PARALLELISM = 1
     RATELIMIT_STORAGE_PREFIX = f"dxportal-test-{os.getpid()}"
+    #: Uploaded documents go to a throw-away folder, never into the developer's instance/.
+    UPLOAD_DIR = str(Path(tempfile.gettempdir()) / f"dxportal-test-uploads-{os.getpid()}")
+    PDF_CACHE_DIR = str(Path(tempfile.gettempdir()) / f"dxportal-test-pdf-{os.getpid()}")
+    OPENDATA_RECHECK_SECONDS = 0.0
     #: Tests never load the developer's trained models (tests that train point this at a temporary folder).
     RECOMMENDER_MODEL_DIR = str(Path(tempfile.gettempdir()) / f"dxportal-test-models-{os.getpid()}")
     #: Tests rewrite tables with raw SQL between tests: always check.

@@ -101,12 +101,19 @@ def register_blueprints(app: Flask) -> None:
     """One blueprint per feature."""
     from app.blueprints.admin import bp as admin_bp
     from app.blueprints.api import bp as api_bp
+    from app.blueprints.applications import bp as applications_bp
     from app.blueprints.assessments import bp as assessments_bp
     from app.blueprints.auth import bp as auth_bp
     from app.blueprints.catalogue import bp as catalogue_bp
+    from app.blueprints.dashboard import bp as dashboard_bp
     from app.blueprints.main import bp as main_bp
+    from app.blueprints.notifications import bp as notifications_bp
+    from app.blueprints.opendata import bp as opendata_bp
     from app.blueprints.organisations import bp as organisations_bp
+    from app.blueprints.plans import bp as plans_bp
+    from app.blueprints.printing import bp as printing_bp
     from app.blueprints.recommendations import bp as recommendations_bp
+    from app.blueprints.review import bp as review_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
@@ -116,6 +123,15 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(assessments_bp, url_prefix="/organisations/<int(max=2147483647):org_id>/assessments")
     app.register_blueprint(catalogue_bp, url_prefix="/catalogue")
     app.register_blueprint(recommendations_bp, url_prefix="/organisations/<int:org_id>/recommendations")
+    app.register_blueprint(plans_bp, url_prefix="/organisations/<int:org_id>/plans")
+    app.register_blueprint(applications_bp, url_prefix="/organisations/<int:org_id>/applications")
+    app.register_blueprint(notifications_bp, url_prefix="/notifications")
+    app.register_blueprint(review_bp, url_prefix="/review")
+    app.register_blueprint(dashboard_bp, url_prefix="/dashboard")
+    app.register_blueprint(opendata_bp, url_prefix="/open-data")
+    app.register_blueprint(printing_bp)  # full paths: /organisations/.../pdf, /review/.../decision-letter.pdf
+    from app.blueprints.api_tokens import bp as api_tokens_bp
+    app.register_blueprint(api_tokens_bp, url_prefix="/admin/api-tokens")
 
 
 def register_errorhandlers(app: Flask) -> None:

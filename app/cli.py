@@ -167,3 +167,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(catalogue_cli)
     app.cli.add_command(recommender_cli)
     app.cli.add_command(jobs_cli)
+    from app.cli_plans import register as register_plans
+
+    register_plans(app)

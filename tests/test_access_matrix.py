@@ -19,7 +19,7 @@ from app import create_app
 from app.extensions import db
 from app.models import Role
 from app.security import AccessRule
-from app.services import invitations
+from app.services import api_tokens, invitations
 from config import TestConfig
 from tests.factories import OrganisationFactory, UserFactory
 from tests.test_admin import login_as
@@ -44,9 +44,12 @@ def _ids(rules) -> list[str]:
 
 RULES, _DECLARED = _rules()
 RULE_IDS = _ids(RULES)
-#: Routes limited to some roles, and routes for any logged-in user or some roles (not public).
+#: Routes limited to some roles, routes for any logged-in user or some roles (not public, not for API tokens),
+#: and API routes that want a bearer token with a scope (``app.blueprints.api.auth.require_scope``).
 ROLE_RULES = [r for r in RULES if _DECLARED[r.endpoint] is not None and _DECLARED[r.endpoint].kind == "roles"]
-PRIVATE_RULES = [r for r in RULES if _DECLARED[r.endpoint] is not None and _DECLARED[r.endpoint].kind != "public"]
+PRIVATE_RULES = [r for r in RULES if _DECLARED[r.endpoint] is not None
+                 and _DECLARED[r.endpoint].kind not in ("public", "token")]
+TOKEN_RULES = [r for r in RULES if _DECLARED[r.endpoint] is not None and _DECLARED[r.endpoint].kind == "token"]
 _ARGUMENT_RE = re.compile(r"<(?:(?P<converter>[a-zA-Z_]+)(?:\((?P<args>[^)]*)\))?:)?(?P<name>\w+)>")
 
 
@@ -155,6 +158,21 @@ def test_users_with_an_allowed_role_get_through(app, client, no_csrf, sample_obj
         response = _request(app, client, rule)
         assert response.status_code not in (401, 403), f"{rule.endpoint} refused {roles}: {response.status_code}"
         assert not _is_login_redirect(app, response), f"{rule.endpoint} sent {roles} to the login page"
+
+
+@pytest.mark.parametrize("rule", TOKEN_RULES, ids=_ids(TOKEN_RULES))
+def test_token_routes_want_a_token_with_their_scope(app, client, no_csrf, sample_objects, rule):
+    """A session never opens them, whatever its roles; a token without the route's scope gets 403."""
+    scope = _access_rule(app, rule.endpoint).scope
+    login_as(client, UserFactory(roles=list(Role)))
+    assert _request(app, client, rule).status_code == 401, f"{rule.endpoint} let a session in"
+    admin = UserFactory(roles=[Role.ADMIN])
+    _token, without = api_tokens.create(admin, "Other scopes", [s for s in api_tokens.SCOPES if s != scope])
+    _token, holder = api_tokens.create(admin, "Holder", [scope])
+    db.session.commit()
+    assert _request(app, client, rule, headers={"Authorization": f"Bearer {without}"}).status_code == 403
+    response = _request(app, client, rule, headers={"Authorization": f"Bearer {holder}"})
+    assert response.status_code not in (401, 403), f"{rule.endpoint} refused its scope {scope}"
 
 
 # JSON clients --------------------------------------------------------------------------------

@@ -455,3 +455,14 @@ def test_public_list_query_budget(client):
         make_partner()
     assert queries() == few + 1  # the "opening soon" list appears, with its documents loaded in one query
     assert few <= 6
+
+
+def test_programme_detail_shows_where_the_budget_stands(client):
+    login_as(client, UserFactory(roles=[Role.BUSINESS], locale="en"))
+    programme = make_programme(budget_vnd=500_000_000, committed_vnd=120_000_000, disbursed_vnd=45_000_000)
+    html = page(client.get(f"/catalogue/programmes/{programme.id}"))
+    budget = html[html.index("<h2>Budget</h2>"):html.index("Documents to include")]
+    assert "500.000.000\u00a0₫" in budget
+    assert "120.000.000\u00a0₫" in budget
+    assert "45.000.000\u00a0₫" in budget
+    assert "380.000.000\u00a0₫" in budget

@@ -103,3 +103,24 @@ def test_demo_has_assessments_history_and_a_peer_benchmark(app):
     latest = assessments.latest_submitted(shop)
     assert assessments.peer_benchmark(latest).available
     assert assessments.deltas(latest, assessments.previous_submitted(latest))
+
+
+def test_demo_applications_cover_the_review_and_their_documents_exist(app):
+    from app.models import Application, ApplicationStatus, Programme
+    from app.services import documents
+
+    demo.load()
+    applications = db.session.scalars(select(Application)).all()
+    states = {application.status for application in applications}
+    assert {ApplicationStatus.SUBMITTED, ApplicationStatus.IN_REVIEW, ApplicationStatus.INFO_REQUESTED,
+            ApplicationStatus.RECOMMENDED, ApplicationStatus.APPROVED, ApplicationStatus.REJECTED} <= states
+    for application in applications:
+        assert application.documents, "every demo application carries its documents"
+        for document in application.documents:
+            assert documents.path_of(document).read_bytes().startswith(b"%PDF-")
+    for programme in db.session.scalars(select(Programme)):
+        approved = sum(a.approved_vnd or 0 for a in applications
+                       if a.programme_id == programme.id and a.status is ApplicationStatus.APPROVED)
+        assert programme.committed_vnd == approved
+    demo.load()
+    assert count(Application) == len(applications), "loading twice adds nothing"

@@ -156,9 +156,10 @@ def test_programmes_show_the_maximum_subsidy_closing_date_reasons_and_how_to_app
     assert 1 <= len(reasons) <= 3 and all(r.strip() for r in reasons)
     training = card(programmes, "DX-TRAINING")
     assert "No money for your size class; training or consulting only" in training
-    programme_page = catalogue_url("catalogue.programme", programme_id=programme_id("DATA-TOOLS"))
-    apply_link = rf'<a [^>]*href="{programme_page}"[^>]*data-apply-programme="DATA-TOOLS"[^>]*>How to apply'
-    assert re.search(apply_link, data), "the apply link leads to the programme's public page for now"
+    application_form = catalogue_url("applications.new", org_id=enterprise.id, programme="DATA-TOOLS")
+    apply_link = (rf'<a [^>]*href="{re.escape(application_form)}"[^>]*data-apply-programme="DATA-TOOLS"'
+                  r'[^>]*>How to apply')
+    assert re.search(apply_link, data), "the apply link opens the application form for this programme"
     for code in ("COOP-ONLY", "CLOSED-2020", "NO-BUDGET"):
         assert f'data-programme-code="{code}"' not in programmes, f"{code} is out of reach and never recommended"
 

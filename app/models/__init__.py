@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the app see the whole schema."""
 
+from app.models.api_token import ApiToken, ApiTokenUse
 from app.models.application import (
     ActivityKind,
     Application,
@@ -26,11 +27,15 @@ from app.models.invitation import Invitation, InvitationKind
 from app.models.notification import Notification, NotificationPreference
 from app.models.organisation import MemberRole, Membership, Organisation, OrganisationKind, SizeClass
 from app.models.outcome import Outcome, OutcomeKind
+from app.models.plan import ActionPlan, CostBand, ItemPhase, ItemSource, ItemStatus, PlanItem, PlanStatus
 from app.models.user import Role, User, UserRole
 
 __all__ = [
     "PARTNER_CATEGORIES",
+    "ActionPlan",
     "ActivityKind",
+    "ApiToken",
+    "ApiTokenUse",
     "Application",
     "ApplicationActivity",
     "ApplicationDocument",
@@ -40,8 +45,12 @@ __all__ = [
     "AssessmentPillarScore",
     "AssessmentStatus",
     "AuditEvent",
+    "CostBand",
     "Invitation",
     "InvitationKind",
+    "ItemPhase",
+    "ItemSource",
+    "ItemStatus",
     "MemberRole",
     "Membership",
     "Notification",
@@ -54,6 +63,8 @@ __all__ = [
     "PartnerMember",
     "PartnerRevision",
     "PartnerStatus",
+    "PlanItem",
+    "PlanStatus",
     "PriceBand",
     "Programme",
     "ProgrammeDocument",

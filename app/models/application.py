@@ -98,6 +98,9 @@ class Application(db.Model):
         Index("ix_application_status_changed", "status", "status_changed_at"),
         Index("ix_application_programme_status", "programme_id", "status"),
         Index("ix_application_org_year", "organisation_id", "applied_year"),
+        #: The queue's "largest amount first" and "newest first" sorts read these in order.
+        Index("ix_application_status_requested", "status", "requested_vnd"),
+        Index("ix_application_status_submitted", "status", "submitted_at"),
         #: One draft per organisation and programme: "apply" reopens it instead of starting another.
         Index("uq_application_one_draft", "organisation_id", "programme_id", unique=True,
               sqlite_where=text("status = 'draft'"), postgresql_where=text("status = 'draft'")),

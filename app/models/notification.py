@@ -19,7 +19,7 @@ class Notification(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
-    #: The kind of message (``application.submitted``...): preferences are per kind.
+    #: The kind of message (``application_decision``, ``review_tasks``...): preferences are per kind.
     kind: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(255))
     body: Mapped[str] = mapped_column(Text)

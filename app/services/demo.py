@@ -229,6 +229,93 @@ def _load_peer_shops() -> None:
             "annual_revenue_vnd": (300 + 90 * index) * MN})
 
 
+#: The states the demo's applications are left in, one per applying organisation, in this order.
+DEMO_APPLICATION_PATHS = (
+    ("submit",),
+    ("submit", "start_review"),
+    ("submit", "start_review", "request_info"),
+    ("submit", "start_review", "recommend"),
+    ("submit", "start_review", "recommend", "approve"),
+    ("submit", "start_review", "reject"),
+    ("submit",),
+    ("submit", "start_review", "recommend"),
+)
+
+
+def _demo_pdf(title: str) -> bytes:
+    """A one-page PDF standing in for a scanned document (ASCII title: the base-14 font has no Vietnamese)."""
+    text = title.encode("ascii", "replace").replace(b"(", b"[").replace(b")", b"]")
+    stream = b"BT /F1 14 Tf 40 780 Td (" + text + b") Tj ET"
+    objects = [
+        b"<</Type/Catalog/Pages 2 0 R>>",
+        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>",
+        b"<</Length " + str(len(stream)).encode() + b">>stream\n" + stream + b"\nendstream",
+        b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
+    ]
+    body = b"%PDF-1.4\n"
+    offsets = []
+    for number, content in enumerate(objects, start=1):
+        offsets.append(len(body))
+        body += str(number).encode() + b" 0 obj" + content + b"endobj\n"
+    xref = len(body)
+    body += b"xref\n0 " + str(len(objects) + 1).encode() + b"\n0000000000 65535 f \n"
+    body += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    body += b"trailer<</Size " + str(len(objects) + 1).encode() + b"/Root 1 0 R>>\nstartxref\n"
+    return body + str(xref).encode() + b"\n%%EOF\n"
+
+
+def _load_applications(users: dict[str, User]) -> None:
+    """Applications in every state of the review, so the staff queue and the business pages have content.
+
+    Each demo organisation applies to the first programme it is eligible for, with a generated PDF for
+    every required document, and is moved through the real workflow by the demo reviewer and approver.
+    """
+    import io
+
+    from app.models.application import Application
+    from app.models.catalogue import Programme
+    from app.services import applications, documents, workflow
+
+    if db.session.scalar(select(func.count()).select_from(Application)):
+        return
+    programmes = db.session.scalars(select(Programme).where(Programme.retired_at.is_(None))
+                                    .order_by(Programme.code)).all()
+    actors = {"reviewer": users["reviewer"], "approver": users["approver"]}
+    paths = iter(DEMO_APPLICATION_PATHS)
+    demo_names = {spec.data["name"] for spec in ORGANISATIONS}
+    organisations = db.session.scalars(select(Organisation).where(Organisation.name.in_(demo_names))
+                                       .order_by(Organisation.id)).all()
+    for organisation in organisations:
+        owner = next((m.user for m in organisation.memberships if m.role is MemberRole.OWNER), None)
+        programme = next((p for p in programmes if owner is not None
+                          and applications.check_eligibility(organisation, p).eligible
+                          and applications.max_request_for(organisation, p, 100_000_000) > 0), None)
+        path = next(paths, None)
+        if programme is None or path is None:
+            continue
+        application, _created = applications.create_draft(organisation, programme, owner)
+        cost = 100_000_000 if organisation.kind is not OrganisationKind.HOUSEHOLD_BUSINESS else 12_000_000
+        application.planned_cost_vnd = cost
+        application.requested_vnd = applications.max_request_for(organisation, programme, cost)
+        application.project_title = "Số hoá bán hàng và quản lý kho"
+        application.project_description = ("Triển khai phần mềm bán hàng, hoá đơn điện tử và quản lý kho; "
+                                           "đào tạo nhân viên sử dụng trong 3 tháng.")
+        application.declarations_accepted = True
+        db.session.flush()
+        for document in programme.documents:
+            if document.required:
+                documents.upload(application, document.code, io.BytesIO(_demo_pdf(f"{programme.code} {document.code}")),
+                                 f"{document.code.lower()}.pdf", owner, check_state=False)
+        for action in path:
+            actor = owner if action == "submit" else actors["approver" if action == "approve" else "reviewer"]
+            data = {"reason": "Vui lòng bổ sung bản scan rõ nét hơn."} if action in ("request_info", "reject") else {}
+            if action == "recommend":
+                data = {"amount_vnd": application.requested_vnd}
+            workflow.perform_transition(application, action, actor, **data)
+            db.session.flush()
+
+
 def load(if_empty: bool = False) -> list[tuple[str, str]] | None:
     """Create the demo data and commit; the ``(role label, login)`` pairs to print.
 
@@ -244,5 +331,7 @@ def load(if_empty: bool = False) -> list[tuple[str, str]] | None:
     _load_assessments(users)
     catalogue_io.import_demo()
     demo_outcomes.generate()
+    db.session.flush()
+    _load_applications(users)
     db.session.commit()
     return [(spec.label, spec.login) for spec in USERS]

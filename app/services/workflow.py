@@ -225,11 +225,24 @@ def _amount(value: Any) -> int | None:
 
 
 def _check_submission(application: Application, locale: str | None) -> None:
-    """Eligibility again, the amounts, the declarations and every required document."""
+    """Eligibility again, the amounts, the declarations and every required document (texts in ``locale``)."""
     check = applications.check_eligibility(application.organisation, application.programme,
                                            exclude_application_id=application.id, locale=locale)
     if not check.eligible:
         raise InvalidData(_l("You cannot apply to this programme now."), check.reasons)
+    if locale:
+        from flask_babel import force_locale
+
+        with force_locale(locale):
+            return _check_completeness(application, locale)
+    return _check_completeness(application, locale)
+
+
+def _check_completeness(application: Application, locale: str | None) -> None:
+    """Everything the department needs to start reviewing; every gap is listed at once."""
+    from app.services.eligibility import _request_locale, normalise_locale
+
+    lang = normalise_locale(locale) if locale else _request_locale()
     problems: list[str] = []
     if not application.planned_cost_vnd or application.planned_cost_vnd <= 0:
         problems.append(str(_l("Enter the planned cost of the project.")))
@@ -244,7 +257,7 @@ def _check_submission(application: Application, locale: str | None) -> None:
     if not application.declarations_accepted:
         problems.append(str(_l("Please confirm the declarations.")))
     for document in applications.missing_required_documents(application):
-        problems.append(str(_l("Missing document: %(name)s", name=document.name.get(locale or "vi")
+        problems.append(str(_l("Missing document: %(name)s", name=document.name.get(lang)
                                or document.name.get("vi", document.code))))
     if problems:
         raise InvalidData(_l("The application is not complete yet."), tuple(problems))

@@ -11,4 +11,4 @@ from app.extensions import csrf
 bp = Blueprint("api", __name__)
 csrf.exempt(bp)
 
-from app.blueprints.api import routes  # noqa: E402,F401
+from app.blueprints.api import integrations, routes  # noqa: E402,F401

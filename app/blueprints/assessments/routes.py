@@ -35,7 +35,7 @@ from app.models.assessment import Assessment, AssessmentStatus
 from app.models.organisation import Organisation
 from app.models.types import utcnow
 from app.security import login_required
-from app.services import assessments
+from app.services import assessments, plans
 from app.services import organisations as organisation_service
 from app.services.formatting import format_date, format_datetime
 from app.services.frameworks import Framework
@@ -358,6 +358,8 @@ def submit(org_id: int, assessment_id: int):
         abort(400)
     try:
         assessments.submit(access.assessment, current_user, ip=_ip())
+        if plans.current_plan(access.organisation) is not None:  # propose the updated plan at once
+            plans.create_or_update(access.organisation, current_user, ip=_ip())
         db.session.commit()
     except assessments.IncompleteAssessmentError:
         db.session.rollback()

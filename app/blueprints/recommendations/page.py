@@ -19,9 +19,10 @@ from app.services.catalogue import category_label
 PAGE_LIMIT = 5
 
 
-def apply_url(programme_id: int | None) -> str | None:
-    """Where "How to apply" leads: the programme's public page for now; the applications feature
-    switches this one function to its application form."""
+def apply_url(programme_id: int | None, organisation_id: int | None = None, code: str | None = None) -> str | None:
+    """Members go to their application form for the programme; others (staff) to its public page."""
+    if organisation_id is not None and code and "applications.new" in current_app.view_functions:
+        return url_for("applications.new", org_id=organisation_id, programme=code)
     return _catalogue_url("catalogue.programme", programme_id=programme_id)
 
 
@@ -81,8 +82,8 @@ def _label(enum_class, value: Any) -> str:
         return str(value)
 
 
-def build(assessment: Assessment, lang: str) -> dict[str, Any]:
-    """The page's three lists for the assessment, in the user's language."""
+def build(assessment: Assessment, lang: str, member: bool = True) -> dict[str, Any]:
+    """The page's three lists for the assessment, in the user's language (``member``: the viewer can apply)."""
     from app.recommender import recommend_for_assessment
 
     found = recommend_for_assessment(assessment, locale=lang, limit=PAGE_LIMIT)
@@ -101,7 +102,8 @@ def build(assessment: Assessment, lang: str) -> dict[str, Any]:
         programme_id, closes_on = programme_facts.get(item.code, (None, None))
         programmes.append(ProgrammeRow(item.code, item.name, _label(ProgrammeKind, item.kind),
                                        item.max_subsidy_vnd or None, closes_on, tuple(item.reasons),
-                                       apply_url(programme_id)))
+                                       apply_url(programme_id, assessment.organisation_id if member else None,
+                                                 item.code)))
     partners = [
         PartnerRow(item.code, item.name, tuple(category_label(c, lang) for c in item.categories),
                    _label(PriceBand, item.price_band), safe_website(item.website), item.email, item.phone,

@@ -42,7 +42,7 @@ def _render(access: Access, form: NeedsForm | None = None, status: int = 200):
             form = NeedsForm(formdata=None, needs=assessment.needs or "")
         context = {
             "level_name": level.name.pick(_lang()) if level else None,
-            **page.build(assessment, _lang()),
+            **page.build(assessment, _lang(), member=access.member),
         }
     return render_template(
         "recommendations/index.html",

@@ -1,0 +1,242 @@
+"""The staff dashboard: its figures equal a direct count on a known data set (read back from the CSV
+exports), the filters, bad filters, charts and tables on the page, access, and a bounded query count."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.extensions import db
+from app.models import Role
+from app.services import dashboard, frameworks
+from tests.application_helpers import login
+from tests.catalogue_helpers import make_programme
+from tests.factories import UserFactory
+from tests.opendata_helpers import (
+    at,
+    communes,
+    csv_rows,
+    fresh_statistics,  # noqa: F401 (autouse fixture)
+    make_application,
+    make_org,
+    submit,
+)
+from tests.test_admin import count_queries
+
+pytestmark = pytest.mark.usefixtures("fresh_statistics")
+
+ENTERPRISE_SCORES = [5, 15, 15, 35, 35, 35, 55, 55, 75, 95]  # levels 0 1 1 2 2 2 3 3 4 5
+
+
+@pytest.fixture
+def known(app):
+    """30 organisations with known levels, re-assessments and applications (see each comment)."""
+    commune_a, commune_b = communes(2)
+    early = at(2025, 1, 2)
+    # 10 enterprises, trade (G), commune A, assessed once in 2026-Q1.
+    for i, score in enumerate(ENTERPRISE_SCORES):
+        submit(make_org("enterprise", "G", commune_a, created_at=early), at(2026, 2, 1 + i), score)
+    # 12 household businesses, manufacturing (C), commune B, assessed in 2026-Q2 at 25 (level 1);
+    # 4 of them again in 2026-Q3 at 60 (level 3).
+    households = [make_org("household_business", "C", commune_b, created_at=early) for _ in range(12)]
+    for i, organisation in enumerate(households):
+        submit(organisation, at(2026, 5, 1 + i), 25)
+    for organisation in households[:4]:
+        submit(organisation, at(2026, 8, 3), 60)
+    # 8 cooperatives, agriculture (A), commune A: 5 assessed in 2025-Q4 at 45 (level 2), 3 never.
+    cooperatives = [make_org("cooperative", "A", commune_a, created_at=early) for _ in range(8)]
+    for organisation in cooperatives[:5]:
+        submit(organisation, at(2025, 11, 5), 45)
+    # Applications to one programme: completed, rejected, still waiting.
+    programme = make_programme(code="DX-KNOWN", budget_vnd=1_000_000_000,
+                               name={"vi": "=HYPERLINK(\"http://x\")", "en": "Known programme"})
+    make_application(households[0], programme, submitted=at(2026, 3, 1),
+                     steps=[("start_review", at(2026, 3, 3)), ("recommend", at(2026, 3, 7)),
+                            ("approve", at(2026, 3, 8)), ("complete", at(2026, 3, 18))],
+                     approved_vnd=20_000_000, disbursed_vnd=15_000_000)
+    make_application(households[1], programme, submitted=at(2026, 3, 1),
+                     steps=[("start_review", at(2026, 3, 5)), ("reject", at(2026, 3, 11))])
+    make_application(households[2], programme, submitted=at(2026, 3, 5))
+    db.session.commit()
+    return {"commune_a": commune_a, "commune_b": commune_b, "programme": programme}
+
+
+@pytest.fixture
+def staff_client(client):
+    login(client, UserFactory(roles=[Role.REVIEWER], locale="en"))
+    return client
+
+
+def _table(client, name: str, **filters) -> dict[str, list[str]]:
+    response = client.get(f"/dashboard/export/{name}.csv", query_string=filters)
+    assert response.status_code == 200, response.status_code
+    rows = csv_rows(response)
+    return {row[0]: row[1:] for row in rows[1:]} | {"__header__": rows[0]}
+
+
+def _ints(values: list[str]) -> list[int]:
+    return [int(v) for v in values]
+
+
+def test_organisations_and_assessments_by_kind_sector_and_commune(staff_client, known):
+    kinds = _table(staff_client, "kinds")
+    assert kinds["__header__"] == ["Kind of organisation", "Organisations", "Assessed", "Assessed (%)",
+                                   "Assessments submitted"]
+    # Columns: organisations, assessed, share, assessments.
+    assert _ints(kinds["Enterprise"][:2]) == [10, 10] and kinds["Enterprise"][3] == "10"
+    assert _ints(kinds["Household business"][:2]) == [12, 12] and kinds["Household business"][3] == "16"
+    assert _ints(kinds["Cooperative"][:2]) == [8, 5] and kinds["Cooperative"][2] == "62.5"
+    sectors = _table(staff_client, "sectors")
+    assert [_ints([v[0], v[1], v[3]]) for k, v in sectors.items() if k.startswith(("G ", "C ", "A "))] == \
+        [[8, 5, 5], [12, 12, 16], [10, 10, 10]]
+    communes_table = _table(staff_client, "communes")
+    by_count = sorted(_ints([v[0], v[1], v[3]]) for k, v in communes_table.items() if k != "__header__")
+    assert by_count == [[12, 12, 16], [18, 15, 15]]
+
+
+def test_levels_per_pillar_count_each_organisation_once_with_its_latest_assessment(staff_client, known):
+    levels = _table(staff_client, "levels")
+    framework = frameworks.current_framework()
+    first_pillar = framework.pillars[0].name.en
+    # Enterprises 0,1,1,2,2,2,3,3,4,5; households: 8 at level 1, 4 re-assessed at level 3; cooperatives 5 at 2.
+    expected = [1, 2 + 8, 3 + 5, 2 + 4, 1, 1]
+    assert _ints(levels[first_pillar]) == [*expected, 27]
+    assert _ints(levels["Overall"]) == [*expected, 27]
+    assert len([k for k in levels if k != "__header__"]) == len(framework.pillars) + 1
+
+
+def test_progress_compares_first_and_latest_assessment(staff_client, known):
+    progress = _table(staff_client, "progress")
+    first_pillar = frameworks.current_framework().pillars[0].name.en
+    organisations, first, latest, change, improved = progress[first_pillar]
+    assert (int(organisations), float(first), float(latest), float(change), int(improved)) == (4, 25, 60, 35, 4)
+    assert progress["Overall"][0] == "4" and progress["Overall"][-1] == "4"  # all moved from level 1 to 3
+
+
+def test_share_at_each_level_per_quarter(staff_client, known):
+    trend = _table(staff_client, "trend")
+    assert _ints(trend["2025-Q4"]) == [0, 0, 5, 0, 0, 0, 5]
+    assert _ints(trend["2026-Q1"]) == [1, 2, 3, 2, 1, 1, 10]
+    assert _ints(trend["2026-Q2"]) == [0, 12, 0, 0, 0, 0, 12]
+    assert _ints(trend["2026-Q3"]) == [0, 0, 0, 4, 0, 0, 4]
+
+
+def test_programme_budgets_funnel_and_median_time_per_state(staff_client, known):
+    programmes = _table(staff_client, "programmes")
+    [row] = [v for k, v in programmes.items() if k == "DX-KNOWN"]
+    name, budget, committed, paid, remaining, applications, approved, completed = row
+    assert name == "Known programme"
+    assert _ints([budget, committed, paid, remaining]) == [1_000_000_000, 15_000_000, 15_000_000, 985_000_000]
+    assert _ints([applications, approved, completed]) == [3, 1, 1]
+    funnel = _table(staff_client, "funnel")
+    assert funnel["Submitted"][:3] == ["1", "3.0", "3.5"]       # stays of 2 and 4 days
+    assert funnel["In review"][:3] == ["0", "5.0", "5.5"]       # 4 and 6 days
+    assert funnel["Recommended for approval"][:2] == ["0", "1.0"]
+    assert funnel["Approved"][:2] == ["0", "10.0"]
+    assert funnel["Completed"][0] == "1" and funnel["Rejected"][0] == "1"
+    assert funnel["Completed"][1] == ""  # a final state has no time in it
+
+
+def test_filters_by_kind_commune_sector_and_period(staff_client, known):
+    only_households = _table(staff_client, "kinds", kind="household_business")
+    assert [k for k in only_households if k != "__header__"] == ["Household business"]
+    first_pillar = frameworks.current_framework().pillars[0].name.en
+    assert _ints(_table(staff_client, "levels", commune=known["commune_b"])[first_pillar]) == [0, 8, 0, 4, 0, 0, 12]
+    assert _ints(_table(staff_client, "levels", sector="G")[first_pillar])[-1] == 10
+    # From 2026-Q3: only the four re-assessments; nobody has two assessments in the period.
+    late = _table(staff_client, "levels", start="2026-Q3")
+    assert _ints(late[first_pillar]) == [0, 0, 0, 4, 0, 0, 4]
+    assert [k for k in _table(staff_client, "progress", start="2026-Q3") if k != "__header__"] == []
+    # Up to 2026-Q2: the households' latest assessment in the period is the first one (level 1).
+    early = _table(staff_client, "levels", end="2026-Q2")
+    assert _ints(early[first_pillar]) == [1, 2 + 12, 3 + 5, 2, 1, 1, 27]
+    kinds = _table(staff_client, "kinds", start="2026-Q1", end="2026-Q1")
+    assert kinds["Enterprise"][3] == "10" and kinds["Household business"][1] == "0"
+    funnel = _table(staff_client, "funnel", start="2026-Q2")
+    assert all(row[0] == "0" for key, row in funnel.items() if key != "__header__")
+
+
+@pytest.mark.parametrize("query, message", [
+    ("commune=00000", "Choose an option from the list."),
+    ("sector=Z", "Choose an option from the list."),
+    ("kind=company", "Choose an option from the list."),
+    ("start=2026-Q5", "Choose an option from the list."),
+    ("start=1999-Q1", "Choose an option from the list."),
+    ("start=2026-Q3&end=2026-Q1", "The end quarter must not be before the start quarter."),
+])
+def test_bad_filters_are_refused_with_a_message(staff_client, known, query, message):
+    response = staff_client.get(f"/dashboard/?{query}")
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert staff_client.get(f"/dashboard/export/kinds.csv?{query}").status_code == 400
+
+
+def test_the_page_shows_accessible_charts_and_tables(staff_client, known):
+    response = staff_client.get("/dashboard/")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert page.count('role="img"') == 4
+    assert "<title id=\"chart-levels-title\">" in page
+    assert 'style="' not in page and "<script" not in page
+    assert '<th scope="col"' in page and '<th scope="row"' in page
+    for table in dashboard.TABLES:
+        assert f"/dashboard/export/{table}.csv" in page
+    filtered = staff_client.get("/dashboard/?kind=cooperative").get_data(as_text=True)
+    assert "/dashboard/export/kinds.csv?kind=cooperative" in filtered
+
+
+def test_csv_exports_have_a_bom_and_defuse_formulas(staff_client, known):
+    response = staff_client.get("/dashboard/export/programmes.csv")
+    assert response.get_data().startswith("\ufeff".encode())
+    assert response.headers["Content-Type"].startswith("text/csv")
+    login(staff_client, UserFactory(roles=[Role.ADMIN], locale="vi"))
+    rows = csv_rows(staff_client.get("/dashboard/export/programmes.csv"))
+    [row] = [r for r in rows[1:] if r[0] == "DX-KNOWN"]
+    assert row[1] == "'=HYPERLINK(\"http://x\")"
+
+
+def test_the_figures_show_a_new_submission_at_once(staff_client, known):
+    first_pillar = frameworks.current_framework().pillars[0].name.en
+    assert _ints(_table(staff_client, "levels")[first_pillar])[-1] == 27
+    submit(make_org("cooperative", "A", known["commune_a"]), at(2026, 9, 1), 99)
+    db.session.commit()
+    assert _ints(_table(staff_client, "levels")[first_pillar])[-1] == 28
+
+
+def test_the_query_count_does_not_grow_with_the_data(app, staff_client, known):
+    with count_queries() as small:
+        assert staff_client.get("/dashboard/").status_code == 200
+    for i in range(30):
+        submit(make_org("enterprise", "F", known["commune_b"]), at(2026, 1, 1 + i % 28), 10 + i)
+    db.session.commit()
+    dashboard.clear_cache()
+    with count_queries() as large:
+        assert staff_client.get("/dashboard/").status_code == 200
+    assert len(large) == len(small) <= 25
+    with count_queries() as cached:
+        assert staff_client.get("/dashboard/").status_code == 200
+    assert len(cached) < len(large) // 2
+
+
+@pytest.mark.parametrize("path", ["/dashboard/", "/dashboard/export/kinds.csv"])
+def test_anonymous_visitors_are_sent_to_log_in(client, path):
+    response = client.get(path)
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("roles", [[Role.BUSINESS], [Role.PARTNER], []])
+@pytest.mark.parametrize("path", ["/dashboard/", "/dashboard/export/kinds.csv"])
+def test_users_who_are_not_staff_get_403(client, roles, path):
+    login(client, UserFactory(roles=roles))
+    assert client.get(path).status_code == 403
+
+
+@pytest.mark.parametrize("role", [Role.REVIEWER, Role.APPROVER, Role.ADMIN])
+def test_staff_get_the_dashboard(client, role):
+    login(client, UserFactory(roles=[role]))
+    assert client.get("/dashboard/").status_code == 200
+    assert client.get("/dashboard/export/funnel.csv").status_code == 200
+
+
+def test_open_data_is_public(client):
+    assert client.get("/open-data/").status_code == 200
+    assert client.get("/open-data/uptake.json").status_code == 200
