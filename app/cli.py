@@ -143,6 +143,18 @@ def recommender_evaluate(test_share: float, seed: int, k: int) -> None:
     click.echo(evaluation.format_table(report))
 
 
+dashboard_cli = AppGroup("dashboard", help="The staff dashboard's figures.")
+
+
+@dashboard_cli.command("rebuild-facts")
+def dashboard_rebuild_facts() -> None:
+    """Rebuild the dashboard's fact table (run once after upgrading, so the first view is not slow)."""
+    from app.services import dashboard
+
+    dashboard.rebuild_facts()
+    click.echo("Dashboard figures rebuilt.")
+
+
 jobs_cli = AppGroup("jobs", help="Background jobs (RQ on REDIS_URL).")
 
 
@@ -167,6 +179,10 @@ def register(app: Flask) -> None:
     app.cli.add_command(catalogue_cli)
     app.cli.add_command(recommender_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(dashboard_cli)
     from app.cli_plans import register as register_plans
 
     register_plans(app)
+    from app.cli_opendata import register as register_opendata
+
+    register_opendata(app)

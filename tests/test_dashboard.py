@@ -3,14 +3,19 @@ exports), the filters, bad filters, charts and tables on the page, access, and a
 
 from __future__ import annotations
 
+import random
+from collections import Counter, defaultdict
+
 import pytest
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Role
-from app.services import dashboard, frameworks
+from app.models import Assessment, AssessmentStatus, DashboardFact, Organisation, OrganisationKind, Role
+from app.services import assessments, dashboard, frameworks, opendata
 from tests.application_helpers import login
+from tests.assessment_helpers import full_answers
 from tests.catalogue_helpers import make_programme
-from tests.factories import UserFactory
+from tests.factories import OrganisationFactory, UserFactory
 from tests.opendata_helpers import (
     at,
     communes,
@@ -18,6 +23,7 @@ from tests.opendata_helpers import (
     fresh_statistics,  # noqa: F401 (autouse fixture)
     make_application,
     make_org,
+    pillars,
     submit,
 )
 from tests.test_admin import count_queries
@@ -240,3 +246,187 @@ def test_staff_get_the_dashboard(client, role):
 def test_open_data_is_public(client):
     assert client.get("/open-data/").status_code == 200
     assert client.get("/open-data/uptake.json").status_code == 200
+
+
+# The fact table -------------------------------------------------------------------------------------
+
+
+def _fact_rows() -> list[tuple]:
+    return [tuple(row) for row in db.session.execute(select(DashboardFact.__table__).order_by(
+        DashboardFact.assessment_id))]
+
+
+def _band(score: float | None) -> int | None:
+    """The level whose band holds ``score``: the first whose upper bound is above it, else the top one."""
+    if score is None:
+        return None
+    levels = frameworks.current_framework().levels
+    return next((lv.level for lv in levels[:-1] if score < lv.upper), levels[-1].level)
+
+
+def _direct(filters: dashboard.Filters) -> dict:
+    """The dashboard's assessment figures counted in Python from the assessments and organisations."""
+    organisations = {o.id: o for o in db.session.scalars(select(Organisation))}
+    by_org: dict[int, list[Assessment]] = defaultdict(list)
+    for assessment in db.session.scalars(select(Assessment).where(Assessment.status == AssessmentStatus.SUBMITTED)):
+        by_org[assessment.organisation_id].append(assessment)
+    counted = {"kinds": defaultdict(lambda: [0, 0]), "sectors": defaultdict(lambda: [0, 0]),
+               "communes": defaultdict(lambda: [0, 0])}
+    levels: dict[str, Counter] = defaultdict(Counter)
+    progress: dict[str, list] = defaultdict(list)
+    trend: dict[int, Counter] = defaultdict(Counter)
+    for org_id, items in by_org.items():
+        org = organisations[org_id]
+        if (filters.kind and org.kind.value != filters.kind) or (filters.sector and org.sector != filters.sector) \
+                or (filters.commune and org.commune_code != filters.commune):
+            continue
+        quarters = {a.id: opendata.quarter_of(a.submitted_at) for a in items}
+        chosen = sorted((a for a in items if (not filters.start or quarters[a.id] >= filters.start)
+                         and (not filters.end or quarters[a.id] <= filters.end)),
+                        key=lambda a: (a.submitted_at, a.id))
+        if not chosen:
+            continue
+        for table, key in (("kinds", org.kind.value), ("sectors", org.sector), ("communes", org.commune_code)):
+            counted[table][key][0] += 1
+            counted[table][key][1] += len(chosen)
+        first, last = chosen[0], chosen[-1]
+        for score in last.pillar_scores:
+            levels[score.pillar][_band(score.score)] += 1
+        levels["overall"][last.overall_level] += 1
+        if len(chosen) >= 2:
+            before = first.pillar_score_map
+            for pillar, score in last.pillar_score_map.items():
+                progress[pillar].append((before[pillar], score))
+            progress["overall"].append((first.overall_score, last.overall_score, first.overall_level,
+                                        last.overall_level))
+        latest_of_quarter = {}
+        for a in chosen:
+            latest_of_quarter[quarters[a.id]] = a
+        for quarter, a in latest_of_quarter.items():
+            trend[quarter][a.overall_level] += 1
+
+    def mean(values):
+        return round(sum(values) / len(values), 1)
+
+    progress_rows = {}
+    for key, pairs in progress.items():
+        improved = sum(1 for p in pairs if (p[3] > p[2] if key == "overall" else p[1] > p[0]))
+        progress_rows[key] = (len(pairs), mean([p[0] for p in pairs]), mean([p[1] for p in pairs]), improved)
+    return {
+        **{table: {k: tuple(v) for k, v in rows.items()} for table, rows in counted.items()},
+        "levels": {pillar: {str(k): v for k, v in c.items()} for pillar, c in levels.items()},
+        "progress": progress_rows,
+        "trend": {opendata.quarter_label(q): {str(k): v for k, v in c.items()} for q, c in trend.items()},
+    }
+
+
+def _shown(filters: dashboard.Filters) -> dict:
+    """The same figures as the dashboard computes them (from the fact table, brought up to date)."""
+    raw = dashboard.data(filters)
+    return {
+        **{table: {row["key"]: (row["assessed"], row["assessments"]) for row in raw[table] if row["assessments"]}
+           for table in ("kinds", "sectors", "communes")},
+        "levels": {row["key"]: row["levels"] for row in raw["levels"]},
+        "progress": {row["key"]: (row["organisations"], row["first_mean"], row["latest_mean"], row["improved"])
+                     for row in raw["progress"]},
+        "trend": {row["key"]: row["levels"] for row in raw["trend"]},
+    }
+
+
+def test_a_submission_through_the_service_shows_at_once(staff_client, known):
+    owner = UserFactory()
+    organisation = OrganisationFactory(owner=owner, kind=OrganisationKind.COOPERATIVE)
+    db.session.commit()
+    before = _table(staff_client, "kinds")["Cooperative"]
+    draft = assessments.start(organisation, owner)
+    assert assessments.save_answers(draft, owner, full_answers(assessments.framework_of(draft), draft.track)) == {}
+    assessments.submit(draft, owner)
+    db.session.commit()
+    after = _table(staff_client, "kinds")["Cooperative"]
+    assert _ints([after[0], after[1], after[3]]) == [int(before[0]), int(before[1]) + 1, int(before[3]) + 1]
+    assert db.session.scalar(select(DashboardFact.overall_level).where(DashboardFact.assessment_id == draft.id)) \
+        == draft.overall_level
+
+
+def test_an_organisation_edit_moves_its_figures(staff_client, known):
+    first_pillar = frameworks.current_framework().pillars[0].name.en
+    assert _ints(_table(staff_client, "levels", commune=known["commune_b"])[first_pillar])[-1] == 12
+    household = db.session.scalars(select(Organisation).where(Organisation.commune_code == known["commune_b"])
+                                   .order_by(Organisation.id)).first()
+    household.commune_code = known["commune_a"]
+    household.sector = "G"
+    db.session.commit()
+    assert _ints(_table(staff_client, "levels", commune=known["commune_b"])[first_pillar])[-1] == 11
+    assert _ints(_table(staff_client, "levels", sector="G")[first_pillar])[-1] == 11
+    assert _ints(_table(staff_client, "levels", commune=known["commune_a"])[first_pillar])[-1] == 16
+
+
+def test_rebuilding_the_facts_is_idempotent_and_equals_the_synced_rows(app, known):
+    assert dashboard.sync_facts()
+    synced = _fact_rows()
+    assert len(synced) == 10 + 16 + 5
+    dashboard.rebuild_facts()
+    assert _fact_rows() == synced
+    dashboard.rebuild_facts()
+    assert _fact_rows() == synced
+    with count_queries() as queries:
+        assert dashboard.sync_facts()
+    assert len(queries) == 1  # nothing changed: one check
+
+
+FILTERS = [
+    dashboard.Filters(),
+    dashboard.Filters(start=20252, end=20254),
+    dashboard.Filters(start=20261),
+    dashboard.Filters(end=20253),
+    dashboard.Filters(kind="enterprise"),
+    dashboard.Filters(sector="C", start=20253, end=20262),
+]
+
+
+def test_figures_equal_a_direct_count_after_random_changes(app):
+    rnd = random.Random(2026)
+    places = communes(3)
+    organisations = [make_org(rnd.choice(["enterprise", "cooperative", "household_business"]), rnd.choice("ACG"),
+                              rnd.choice(places), created_at=at(2024, 1, 1)) for _ in range(30)]
+    quarters = [(2025, m) for m in (2, 5, 8, 11)] + [(2026, m) for m in (2, 5, 8, 11)]
+
+    def submit_some(n: int) -> None:
+        for _ in range(n):
+            year, month = rnd.choice(quarters)  # in any order: some are back-dated
+            scores = {code: float(rnd.choice([0, 9, 10, 29, 30, 55, 70, 89, 90, 100])) for code in pillars()}
+            submit(rnd.choice(organisations), at(year, month, rnd.randint(1, 28), rnd.randint(0, 23)), scores)
+
+    submit_some(60)
+    db.session.commit()
+    for filters in FILTERS:
+        assert _shown(filters) == _direct(filters), filters
+    # New submissions (back-dated too), profile edits, then a deletion (a full rebuild).
+    for round_ in range(3):
+        submit_some(15)
+        for organisation in rnd.sample(organisations, 4):
+            organisation.commune_code = rnd.choice(places)
+            organisation.sector = rnd.choice("ACG")
+            organisation.kind = OrganisationKind(rnd.choice(["enterprise", "cooperative", "household_business"]))
+        if round_ == 2:
+            db.session.delete(db.session.scalars(select(Assessment).order_by(Assessment.id)).first())
+        db.session.commit()
+        for filters in FILTERS:
+            assert _shown(filters) == _direct(filters), (round_, filters)
+    synced = _fact_rows()
+    dashboard.rebuild_facts()
+    assert _fact_rows() == synced
+
+
+def test_the_rebuild_command_fills_the_fact_table(app, runner):
+    from sqlalchemy import func, select
+
+    from app.models.dashboard_facts import DashboardFact
+    from tests.workflow_helpers import make_world
+
+    world = make_world()
+    result = runner.invoke(args=["dashboard", "rebuild-facts"])
+    assert result.exit_code == 0, result.output
+    assert "rebuilt" in result.output
+    assert db.session.scalar(select(func.count()).select_from(DashboardFact)) == 1
+    assert db.session.scalar(select(DashboardFact.organisation_id)) == world.organisation.id

@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import threading
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 
 from app.extensions import db
-from app.models import Organisation, User
+from app.models import OpenDataFile, OpenDataMember, OpenDataSnapshot, Organisation, OrganisationKind, User
 from app.services import opendata
 from tests.catalogue_helpers import make_programme
 from tests.factories import UserFactory
@@ -394,7 +395,9 @@ def test_datasets_describe_every_field_in_both_languages():
         assert described["min_cell"] == opendata.MIN_CELL and described["fields"][0]["name"] == "quarter"
 
 
-def test_data_version_changes_when_a_profile_moves_to_another_cell(app):
+def test_data_version_changes_when_a_profile_moves_but_the_ended_quarter_stays_as_published(app):
+    # Before snapshots this test expected the moved organisations to follow their new profile into another
+    # cell of an ended quarter: that was the differencing gap (issue 7). Published quarters are now frozen.
     organisations = _cell_of(10, communes(1)[0], "G", "enterprise", (2026, 2), 40)
     db.session.commit()
     before = opendata.data_version()
@@ -403,4 +406,139 @@ def test_data_version_changes_when_a_profile_moves_to_another_cell(app):
         organisation.sector = "C"
     db.session.commit()
     assert opendata.data_version() != before
-    assert opendata.maturity_rows()[0]["sector"] == "C"
+    assert opendata.maturity_rows()[0]["sector"] == "G"
+
+
+# Publication: frozen quarters, published once -------------------------------------------------------------
+
+
+def _snapshots(dataset: str = "maturity") -> list[OpenDataSnapshot]:
+    return list(db.session.scalars(select(OpenDataSnapshot).where(OpenDataSnapshot.dataset == dataset)
+                                   .order_by(OpenDataSnapshot.quarter)))
+
+
+def test_moving_after_the_quarter_ended_changes_no_published_figure(app, client):
+    commune_a, commune_b = communes(2)
+    organisations = _cell_of(12, commune_a, "G", "enterprise", (2026, 2), 40)
+    _cell_of(10, commune_b, "C", "household_business", (2026, 2), 60)
+    db.session.commit()
+    first = client.get("/open-data/maturity.json?lang=en")
+    rows = json.loads(first.get_data())["rows"]
+    # Two organisations of the first cell move to the second cell's commune, sector and kind: were the
+    # quarter recomputed, cell A would drop to 10 and cell B rise to 12, giving away the two movers' scores.
+    for organisation in organisations[:2]:
+        organisation.commune_code, organisation.sector = commune_b, "C"
+        organisation.kind = OrganisationKind.HOUSEHOLD_BUSINESS
+    db.session.commit()
+    again = client.get("/open-data/maturity.json?lang=en", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    assert opendata.maturity_rows("en") == rows
+    assert [row["organisations"] for row in rows] == [12, 10]
+    csv_text = body_text(client.get("/open-data/maturity.csv?lang=en"))
+    assert csv_text.count("2026-Q1") == 2
+
+
+def test_a_late_submission_republishes_the_quarter_and_members_keep_their_cell(app):
+    commune_a, commune_b = communes(2)
+    organisations = _cell_of(10, commune_a, "G", "enterprise", (2026, 2), 40)
+    db.session.commit()
+    assert opendata.publish_missing() == [20261]
+    organisations[0].commune_code = commune_b
+    db.session.commit()
+    # An import brings a submission dated in the ended quarter: the quarter is published again, with the
+    # newcomer in its current cell and every earlier member in the cell it was published in.
+    submit(make_org("enterprise", "G", commune_a), at(2026, 3, 20), 90)
+    db.session.commit()
+    assert opendata.publish_missing() == [20261]
+    [row] = opendata.maturity_rows()
+    assert (row["commune_code"], row["organisations"]) == (commune_a, 11)
+    members = db.session.scalars(select(OpenDataMember).where(OpenDataMember.quarter == 20261)).all()
+    assert len(members) == 11 and {m.commune_code for m in members} == {commune_a}
+
+
+def test_lazy_publication_happens_once_and_later_requests_only_read(app, client):
+    _cell_of(10, communes(1)[0], "G", "enterprise", (2026, 2), 40)
+    _cell_of(10, communes(1)[0], "G", "enterprise", (2026, 5), 50)
+    db.session.commit()
+    assert _snapshots() == []
+    assert client.get("/open-data/maturity.json?lang=vi").status_code == 200
+    published = {(s.quarter, s.digest, s.created_at, s.updated_at) for s in _snapshots()}
+    assert {q for q, *_rest in published} == {20261, 20262}
+    opendata.clear_cache()
+    for lang in ("vi", "en"):
+        assert client.get(f"/open-data/maturity.json?lang={lang}").status_code == 200
+    db.session.expire_all()
+    assert {(s.quarter, s.digest, s.created_at, s.updated_at) for s in _snapshots()} == published
+    assert opendata.publish_missing() == []
+    assert opendata.publish_quarter(20261) is False
+
+
+def test_concurrent_publishers_write_each_quarter_once(app):
+    _cell_of(10, communes(1)[0], "G", "enterprise", (2026, 2), 40)
+    db.session.commit()
+    barrier = threading.Barrier(3)
+    results: list[object] = []
+
+    def publisher():
+        with app.app_context():
+            barrier.wait()
+            try:
+                results.append(opendata.publish_missing())
+            except Exception as error:
+                results.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=publisher) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sum(1 for r in results if r == [20261]) == 1
+    db.session.expire_all()
+    assert [s.quarter for s in _snapshots()] == [20261]
+    assert db.session.scalar(select(func.count()).select_from(OpenDataMember)) == 10
+    assert opendata.maturity_rows()[0]["organisations"] == 10
+
+
+def test_suppression_is_applied_before_the_figures_are_stored(app):
+    commune_a, commune_b, commune_c = communes(3)
+    _cell_of(10, commune_a, "G", "enterprise", (2026, 2), 40)
+    _cell_of(9, commune_b, "G", "enterprise", (2026, 2), 40)
+    _cell_of(1, commune_c, "A", "cooperative", (2026, 5), 70)
+    db.session.commit()
+    opendata.publish_missing()
+    stored = [row for snapshot in _snapshots() for row in snapshot.cells["rows"]]
+    assert len(stored) == 3
+    for _commune, _sector, _kind, count, overall, figures in stored:
+        assert count is None or count >= opendata.MIN_CELL
+        if count is None:
+            assert overall is None and figures is None
+    # The stored files hold the published figures only: no count of 1 to 9, no hidden mean.
+    opendata.prepare_files()
+    for stored_file in db.session.scalars(select(OpenDataFile).where(OpenDataFile.fmt == "json")):
+        document = json.loads(gzip.decompress(stored_file.body))
+        for row in document.get("rows", []):
+            assert row["organisations"] is None or row["organisations"] >= opendata.MIN_CELL
+
+
+def test_the_running_quarter_cannot_be_published(app):
+    running = opendata.quarter_of(dt.datetime.now(dt.UTC))
+    with pytest.raises(ValueError):
+        opendata.publish_quarter(running)
+
+
+def test_the_publish_command_freezes_the_ended_quarters_and_writes_the_files(app, runner):
+    from app.cli_opendata import opendata_cli
+
+    _cell_of(10, communes(1)[0], "G", "enterprise", (2026, 2), 40)
+    db.session.commit()
+    result = runner.invoke(opendata_cli, ["publish"])
+    assert result.exit_code == 0, result.output
+    assert "2026-Q1" in result.output
+    db.session.expire_all()
+    assert [s.quarter for s in _snapshots()] == [20261]
+    assert db.session.scalar(select(func.count()).select_from(OpenDataFile)) == 2 * 2 * len(opendata.DATASETS)
+    again = runner.invoke(opendata_cli, ["publish"])
+    assert "Quarters published: none. Files written: 0." in again.output

@@ -23,11 +23,13 @@ from app.models.catalogue import (
     ProgrammeKind,
     RevisionStatus,
 )
+from app.models.dashboard_facts import DashboardFact, DashboardFactState
 from app.models.invitation import Invitation, InvitationKind
 from app.models.notification import Notification, NotificationPreference
 from app.models.organisation import MemberRole, Membership, Organisation, OrganisationKind, SizeClass
 from app.models.outcome import Outcome, OutcomeKind
 from app.models.plan import ActionPlan, CostBand, ItemPhase, ItemSource, ItemStatus, PlanItem, PlanStatus
+from app.models.statistics import OpenDataFile, OpenDataMember, OpenDataSnapshot
 from app.models.user import Role, User, UserRole
 
 __all__ = [
@@ -46,6 +48,8 @@ __all__ = [
     "AssessmentStatus",
     "AuditEvent",
     "CostBand",
+    "DashboardFact",
+    "DashboardFactState",
     "Invitation",
     "InvitationKind",
     "ItemPhase",
@@ -55,6 +59,9 @@ __all__ = [
     "Membership",
     "Notification",
     "NotificationPreference",
+    "OpenDataFile",
+    "OpenDataMember",
+    "OpenDataSnapshot",
     "Organisation",
     "OrganisationKind",
     "Outcome",

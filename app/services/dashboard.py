@@ -1,23 +1,27 @@
 """The department's dashboard: how the province's businesses progress, and how support money is used.
 
-Staff only, so figures are exact (no suppression; that is for open data). Every figure is computed by
-the database with GROUP BY in about a dozen queries, whatever the number of assessments; Python only
-rolls up the grouped rows (a few thousand at most). Results are cached (Redis or this process) under
-the filters and ``opendata.data_version()``, so any new submission, profile edit or application step
-shows at once while repeated views cost no query beyond the version check.
+Staff only, so figures are exact (no suppression; that is for open data). The assessment figures are
+GROUP BYs over ``dashboard_fact``, one narrow row per submitted assessment (``app/models/dashboard_facts.py``),
+instead of joins of assessments, pillar scores and organisations; Python only rolls up the grouped rows.
+Before computing, ``sync_facts`` brings that table up to date: one index-only check, and when submissions
+or profiles changed, the rows of those organisations are computed again (everything, after a deletion or a
+new framework). Results are cached (Redis or this process) under the filters and
+``opendata.data_version()``, so any new submission, profile edit or application step shows at once while
+repeated views cost no query beyond the version check.
 
 Definitions (also on the page):
 
 - Filters: a period (from / to quarter, province time), a commune, a sector, a kind of organisation.
-  Commune, sector and kind select organisations by their current profile; the period selects
+  Commune, sector and kind select organisations by their current profile (the fact rows copy it and are
+  refreshed when a profile is edited; open data, not the dashboard, freezes profiles); the period selects
   submissions (assessments) and first submissions (applications).
 - *Organisations*: registered organisations (up to the end of the period when one is set).
   *Assessed*: those with at least one submitted assessment in the period.
 - *Levels per pillar*: for each assessed organisation, its latest submission in the period; a pillar's
   level is the framework level whose band holds the pillar score.
-- *Progress*: organisations with two or more submissions in the period, first against latest. Within an
-  organisation, assessment ids follow submission order (an organisation has at most one draft at a
-  time), so the first is the lowest id and the latest the highest.
+- *Progress*: organisations with two or more submissions in the period, first against latest. Submission
+  order is ``submitted_at``, then id (within an organisation ids follow it anyway: an organisation has at
+  most one draft at a time).
 - *Share at each level per quarter*: as in open data, each organisation counts once per quarter, with
   its latest submission of the quarter.
 - *Programmes*: budget, committed, paid out and remaining are the programme's own totals (not filtered);
@@ -36,16 +40,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, union
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.models.application import ActivityKind, Application, ApplicationActivity, ApplicationStatus
 from app.models.assessment import Assessment, AssessmentPillarScore, AssessmentStatus
 from app.models.catalogue import Programme
+from app.models.dashboard_facts import LEVEL_BASE, MAX_PILLARS, DashboardFact, DashboardFactState
 from app.models.organisation import Organisation, OrganisationKind
+from app.models.types import utcnow
 from app.services import frameworks, geo, opendata, sectors
 
 S = ApplicationStatus
@@ -90,6 +100,139 @@ def quarter_choices(today_quarter: int) -> list[int]:
     return list(reversed(keys))
 
 
+# The fact table -------------------------------------------------------------------------------------
+
+F = DashboardFact
+#: Bumped when the way fact rows are computed changes: the table is then rebuilt on the next view.
+FACTS_FORMULA = 1
+#: More changed organisations than this (a bulk import): computing every row again is quicker.
+INCREMENTAL_LIMIT = 2000
+_STATE_ID = 1
+
+
+def _fact_scores() -> tuple[Any, ...]:
+    return tuple(getattr(F, f"score_{i + 1}") for i in range(MAX_PILLARS))
+
+
+def _layout() -> str:
+    """What the rows depend on besides the data: the formula, the framework, its pillars and level bands."""
+    framework = frameworks.current_framework()
+    return opendata._digest(FACTS_FORMULA, framework.ref, [p.code for p in framework.pillars],
+                            [(lv.level, lv.upper) for lv in framework.levels])
+
+
+def _submitted() -> list:
+    return [Assessment.status == AssessmentStatus.SUBMITTED, Assessment.submitted_at.is_not(None)]
+
+
+def _level_case(column):
+    """The framework level whose band holds ``column`` (None stays None)."""
+    levels = frameworks.current_framework().levels
+    return case((column.is_(None), None), *[(column < level.upper, level.level) for level in levels[:-1]],
+                else_=levels[-1].level)
+
+
+def _fact_rows(organisations=None):
+    """INSERT ... SELECT of the fact rows of every organisation, or of those ``organisations`` selects."""
+    pillars = frameworks.current_framework().pillars
+    if len(pillars) > MAX_PILLARS or len(frameworks.current_framework().levels) >= LEVEL_BASE:
+        raise RuntimeError("the framework has more pillars or levels than the dashboard's fact table holds")
+    quarter = opendata.quarter_sql(Assessment.submitted_at)
+    window = {"partition_by": Assessment.organisation_id, "order_by": (Assessment.submitted_at, Assessment.id)}
+    scores = [aliased(AssessmentPillarScore, name=f"pillar_{i + 1}") for i in range(len(pillars))]
+    columns = [
+        Assessment.id, Assessment.organisation_id, Assessment.submitted_at, quarter,
+        func.lag(quarter).over(**window), func.lead(quarter).over(**window),
+        Organisation.kind, Organisation.sector, Organisation.commune_code,
+        Assessment.overall_score, Assessment.overall_level,
+        *[score.score for score in scores],
+        sum((func.coalesce(level, LEVEL_BASE - 1) * LEVEL_BASE ** i
+             for i, level in enumerate([Assessment.overall_level, *[_level_case(score.score) for score in scores]])),
+            literal(0)),
+    ]
+    query = select(*columns).join(Organisation, Organisation.id == Assessment.organisation_id)
+    for score, pillar in zip(scores, pillars, strict=True):
+        query = query.outerjoin(score, and_(score.assessment_id == Assessment.id, score.pillar == pillar.code))
+    query = query.where(*_submitted())
+    if organisations is not None:
+        query = query.where(Assessment.organisation_id.in_(organisations))
+    targets = [F.assessment_id, F.organisation_id, F.submitted_at, F.quarter, F.prev_quarter, F.next_quarter,
+               F.org_kind, F.sector, F.commune_code, F.overall_score, F.overall_level,
+               *_fact_scores()[:len(pillars)], F.levels_code]
+    return insert(F).from_select(targets, query)
+
+
+def _save_state(layout: str, organisations_seen_at) -> None:
+    """Upsert the single state row (on PostgreSQL this also makes a second worker's sync wait for ours)."""
+    upsert = sqlite_insert if db.engine.dialect.name == "sqlite" else postgresql_insert
+    values = {"layout": layout, "organisations_seen_at": organisations_seen_at, "synced_at": utcnow()}
+    statement = upsert(DashboardFactState).values(id=_STATE_ID, **values)
+    db.session.execute(statement.on_conflict_do_update(index_elements=["id"], set_=values))
+
+
+def rebuild_facts() -> None:
+    """Compute every fact row again (a changed framework, a deletion, the benchmark). Commits."""
+    seen = db.session.scalar(select(func.max(Organisation.updated_at)))
+    _save_state(_layout(), seen)
+    db.session.execute(delete(F))
+    db.session.execute(_fact_rows())
+    db.session.commit()
+
+
+def sync_facts() -> bool:
+    """Bring the fact table up to date with the submissions and profiles; False when it could not (it then
+    stays as it was: another worker is at it, or the database is busy). Commits when it changes anything.
+
+    One query compares the table with its sources: submitted assessments up to the highest id in the table
+    against the rows (count and a checksum of the ids), the number of submissions with a higher id, the
+    profiles edited since the latest edit already copied, and the layout. Nothing changed: done. Only new
+    submissions or edited profiles (the usual case, a submit or a profile form): the rows of those
+    organisations are computed again. Anything else (a deletion, a new framework, a bulk import of more
+    than ``INCREMENTAL_LIMIT`` organisations): everything is. The same four statements either way, so a
+    view costs a bounded number of queries. Like ``opendata.data_version`` (the cache key), profile edits
+    are seen through ``updated_at``: an edit whose transaction commits after a sync that already saw a
+    later ``updated_at`` is copied at the next full rebuild.
+    """
+    fact_max = select(func.coalesce(func.max(F.assessment_id), 0)).scalar_subquery()
+    old = Assessment.id <= fact_max
+    seen = select(DashboardFactState.organisations_seen_at).where(DashboardFactState.id == _STATE_ID).scalar_subquery()
+    check = db.session.execute(select(
+        select(func.count()).where(*_submitted(), old).scalar_subquery(),
+        select(func.coalesce(func.sum(Assessment.id % 10007), 0)).where(*_submitted(), old).scalar_subquery(),
+        select(func.count()).where(*_submitted(), ~old).scalar_subquery(),
+        select(func.count()).select_from(F).scalar_subquery(),
+        select(func.coalesce(func.sum(F.assessment_id % 10007), 0)).scalar_subquery(),
+        fact_max,
+        select(func.max(Organisation.updated_at)).scalar_subquery(),
+        select(func.count()).where(Organisation.updated_at > seen).scalar_subquery(),
+        select(DashboardFactState.layout).where(DashboardFactState.id == _STATE_ID).scalar_subquery(),
+        seen,
+    )).one()
+    old_count, old_sum, new_count, fact_count, fact_sum, highest, profiles_at, edited, layout, seen_at = check
+    full = layout != _layout() or seen_at is None or (old_count, old_sum) != (fact_count, fact_sum) \
+        or new_count + edited > INCREMENTAL_LIMIT
+    if not full and not new_count and not edited:
+        return True
+    try:
+        _save_state(_layout(), profiles_at)
+        if full:
+            db.session.execute(delete(F))
+            db.session.execute(_fact_rows())
+        else:
+            changed = union(
+                select(Assessment.organisation_id).where(*_submitted(), Assessment.id > highest),
+                select(Organisation.id).where(Organisation.updated_at > seen_at),
+            )
+            db.session.execute(delete(F).where(F.organisation_id.in_(changed)))
+            db.session.execute(_fact_rows(changed))
+        db.session.commit()
+    except (IntegrityError, OperationalError):
+        db.session.rollback()
+        current_app.logger.warning("dashboard facts not brought up to date", exc_info=True)
+        return False
+    return True
+
+
 # Queries ---------------------------------------------------------------------------------------------
 
 
@@ -104,13 +247,34 @@ def _org_conditions(filters: Filters) -> list:
     return conditions
 
 
-def _submitted_in_period(filters: Filters, column=Assessment.submitted_at) -> list:
-    conditions = [Assessment.status == AssessmentStatus.SUBMITTED, column.is_not(None)]
-    if filters.start_at is not None:
-        conditions.append(column >= filters.start_at)
-    if filters.end_before is not None:
-        conditions.append(column < filters.end_before)
+def _fact_conditions(filters: Filters, fact=F) -> list:
+    """Fact rows of the selected organisations submitted in the period."""
+    conditions = []
+    if filters.start:
+        conditions.append(fact.quarter >= filters.start)
+    if filters.end:
+        conditions.append(fact.quarter <= filters.end)
+    if filters.commune:
+        conditions.append(fact.commune_code == filters.commune)
+    if filters.sector:
+        conditions.append(fact.sector == filters.sector)
+    if filters.kind:
+        conditions.append(fact.org_kind == filters.kind)
     return conditions
+
+
+def _first_in_period(filters: Filters, fact=F):
+    """The organisation's first submission in the period: none before it, or only before the period."""
+    if not filters.start:
+        return fact.prev_quarter.is_(None)
+    return or_(fact.prev_quarter.is_(None), fact.prev_quarter < filters.start)
+
+
+def _latest_in_period(filters: Filters, fact=F):
+    """The organisation's latest submission in the period: none after it, or only after the period."""
+    if not filters.end:
+        return fact.next_quarter.is_(None)
+    return or_(fact.next_quarter.is_(None), fact.next_quarter > filters.end)
 
 
 def _value(item: Any) -> Any:
@@ -124,20 +288,19 @@ def _organisations(filters: Filters) -> dict[str, list[dict[str, Any]]]:
     if filters.end_before is not None:
         org_conditions.append(Organisation.created_at < filters.end_before)
     registered = db.session.execute(select(*dims, func.count()).where(*org_conditions).group_by(*dims)).all()
+    fact_dims = (F.org_kind, F.sector, F.commune_code)
     assessed = db.session.execute(
-        select(*dims, func.count(Assessment.id), func.count(Assessment.organisation_id.distinct()))
-        .join(Organisation, Organisation.id == Assessment.organisation_id)
-        .where(*_submitted_in_period(filters), *_org_conditions(filters))
-        .group_by(*dims)
+        select(*fact_dims, func.count(), func.count(case((_first_in_period(filters), 1))))
+        .where(*_fact_conditions(filters)).group_by(*fact_dims)
     ).all()
-    # An organisation has one kind, sector and commune, so distinct counts add up across these cells.
+    # An organisation has one kind, sector and commune, so its first submission in the period counts it once.
     tables: dict[str, dict[Any, dict[str, int]]] = {"kinds": {}, "sectors": {}, "communes": {}}
     blank = {"organisations": 0, "assessed": 0, "assessments": 0}
     for kind, sector, commune, n in registered:
         for table, key in (("kinds", _value(kind)), ("sectors", sector), ("communes", commune)):
             tables[table].setdefault(key, dict(blank))["organisations"] += n
     for kind, sector, commune, n, orgs in assessed:
-        for table, key in (("kinds", _value(kind)), ("sectors", sector), ("communes", commune)):
+        for table, key in (("kinds", kind), ("sectors", sector), ("communes", commune)):
             entry = tables[table].setdefault(key, dict(blank))
             entry["assessments"] += n
             entry["assessed"] += orgs
@@ -147,78 +310,56 @@ def _organisations(filters: Filters) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def _latest_in_period(filters: Filters):
-    """Each selected organisation's latest submitted assessment in the period (id and organisation)."""
-    if filters.end_before is None:
-        # The latest submission overall is the latest in any period that runs to today.
-        conditions = [Assessment.is_latest.is_(True), *_submitted_in_period(filters)]
-        return (select(Assessment.id.label("assessment_id"), Assessment.overall_level)
-                .join(Organisation, Organisation.id == Assessment.organisation_id)
-                .where(*conditions, *_org_conditions(filters)).subquery("latest"))
-    latest_ids = (select(func.max(Assessment.id).label("assessment_id"))
-                  .join(Organisation, Organisation.id == Assessment.organisation_id)
-                  .where(*_submitted_in_period(filters), *_org_conditions(filters))
-                  .group_by(Assessment.organisation_id).subquery("latest_ids"))
-    return (select(Assessment.id.label("assessment_id"), Assessment.overall_level)
-            .join(latest_ids, latest_ids.c.assessment_id == Assessment.id).subquery("latest"))
-
-
-def _level_case(column):
-    levels = frameworks.current_framework().levels
-    return case(*[(column < level.upper, level.level) for level in levels[:-1]], else_=levels[-1].level)
-
-
 def _levels(filters: Filters) -> list[dict[str, Any]]:
-    """Organisations at each level, per pillar and overall, from their latest submission in the period."""
-    latest = _latest_in_period(filters)
-    level = _level_case(AssessmentPillarScore.score)
-    per_pillar = db.session.execute(
-        select(AssessmentPillarScore.pillar, level, func.count())
-        .join(latest, latest.c.assessment_id == AssessmentPillarScore.assessment_id)
-        .group_by(AssessmentPillarScore.pillar, level)
+    """Organisations at each level, per pillar and overall, from their latest submission in the period.
+
+    One GROUP BY on the packed levels (a few thousand combinations at most), unpacked here."""
+    codes = [p.code for p in frameworks.current_framework().pillars]
+    rows = db.session.execute(
+        select(F.levels_code, func.count())
+        .where(*_fact_conditions(filters), _latest_in_period(filters)).group_by(F.levels_code)
     ).all()
-    overall = db.session.execute(
-        select(latest.c.overall_level, func.count()).group_by(latest.c.overall_level)
-    ).all()
-    counts: dict[str, dict[int, int]] = defaultdict(dict)
-    for pillar, lvl, n in per_pillar:
-        counts[pillar][int(lvl)] = n
-    for lvl, n in overall:
-        if lvl is not None:
-            counts["overall"][int(lvl)] = n
-    return [{"key": pillar, "levels": {str(k): v for k, v in by_level.items()}} for pillar, by_level in counts.items()]
+    counts: dict[str, dict[str, int]] = {key: defaultdict(int) for key in ("overall", *codes)}
+    for code, n in rows:
+        for key in ("overall", *codes):
+            code, level = divmod(int(code), LEVEL_BASE)
+            if level != LEVEL_BASE - 1:
+                counts[key][str(level)] += n
+    return [{"key": key, "levels": dict(counts[key])} for key in (*codes, "overall") if counts[key]]
 
 
 def _progress(filters: Filters) -> list[dict[str, Any]]:
     """First against latest submission of organisations assessed twice or more in the period."""
-    pairs = (select(func.min(Assessment.id).label("first_id"), func.max(Assessment.id).label("last_id"))
-             .join(Organisation, Organisation.id == Assessment.organisation_id)
-             .where(*_submitted_in_period(filters), *_org_conditions(filters))
-             .group_by(Assessment.organisation_id).having(func.count() >= 2).subquery("pairs"))
-    first, last = aliased(AssessmentPillarScore), aliased(AssessmentPillarScore)
-    per_pillar = db.session.execute(
-        select(last.pillar, func.count(), func.avg(first.score), func.avg(last.score),
-               func.sum(case((last.score > first.score, 1), else_=0)))
-        .select_from(pairs)
-        .join(first, first.assessment_id == pairs.c.first_id)
-        .join(last, and_(last.assessment_id == pairs.c.last_id, last.pillar == first.pillar))
-        .group_by(last.pillar)
-    ).all()
-    first_a, last_a = aliased(Assessment), aliased(Assessment)
-    overall = db.session.execute(
-        select(func.count(), func.avg(first_a.overall_score), func.avg(last_a.overall_score),
-               func.sum(case((last_a.overall_level > first_a.overall_level, 1), else_=0)))
-        .select_from(pairs)
-        .join(first_a, first_a.id == pairs.c.first_id)
-        .join(last_a, last_a.id == pairs.c.last_id)
+    first, last = aliased(F, name="first"), aliased(F, name="last")
+    later_in_period = first.next_quarter.is_not(None)
+    if filters.end:
+        later_in_period = and_(later_in_period, first.next_quarter <= filters.end)
+    pillars = frameworks.current_framework().pillars
+    aggregates = []
+    for i in range(len(pillars)):
+        a, b = getattr(first, f"score_{i + 1}"), getattr(last, f"score_{i + 1}")
+        both = and_(a.is_not(None), b.is_not(None))
+        aggregates += [func.count(case((both, 1))), func.avg(case((both, a))), func.avg(case((both, b))),
+                       func.count(case((and_(both, b > a), 1)))]
+    aggregates += [func.count(), func.avg(first.overall_score), func.avg(last.overall_score),
+                   func.count(case((last.overall_level > first.overall_level, 1)))]
+    row = db.session.execute(
+        select(*aggregates).select_from(first)
+        .join(last, and_(last.organisation_id == first.organisation_id, *_fact_conditions(filters, last),
+                         _latest_in_period(filters, last)))
+        .where(*_fact_conditions(filters, first), _first_in_period(filters, first), later_in_period)
     ).one()
-    rows = [{"key": pillar, "organisations": n, "first_mean": _r(a), "latest_mean": _r(b),
-             "change": _r(b - a) if a is not None and b is not None else None, "improved": int(up or 0)}
-            for pillar, n, a, b, up in per_pillar]
-    n, a, b, up = overall
+    rows = []
+    for i, pillar in enumerate(pillars):
+        n, a, b, up = row[4 * i:4 * i + 4]
+        if n:
+            rows.append({"key": pillar.code, "organisations": n, "first_mean": _r(a), "latest_mean": _r(b),
+                         "change": _r(b - a) if a is not None and b is not None else None, "improved": int(up)})
+    n, a, b, up = row[-4:]
     if n:
         rows.append({"key": "overall", "organisations": n, "first_mean": _r(a), "latest_mean": _r(b),
-                     "change": _r(b - a), "improved": int(up or 0), "level_up": True})
+                     "change": _r(b - a) if a is not None and b is not None else None, "improved": int(up or 0),
+                     "level_up": True})
     return rows
 
 
@@ -227,11 +368,12 @@ def _r(value: Any) -> float | None:
 
 
 def _trend(filters: Filters) -> list[dict[str, Any]]:
-    """Per quarter, organisations at each overall level (each counted once per quarter)."""
-    chosen = opendata._chosen_assessments(filters.start_at, filters.end_before, _org_conditions(filters))
+    """Per quarter, organisations at each overall level (each counted once per quarter, as in open data)."""
+    latest_of_quarter = or_(F.next_quarter.is_(None), F.next_quarter > F.quarter)
     rows = db.session.execute(
-        select(chosen.c.quarter, chosen.c.overall_level, func.count())
-        .group_by(chosen.c.quarter, chosen.c.overall_level).order_by(chosen.c.quarter)
+        select(F.quarter, F.overall_level, func.count())
+        .where(*_fact_conditions(filters), latest_of_quarter)
+        .group_by(F.quarter, F.overall_level).order_by(F.quarter)
     ).all()
     per_quarter: dict[int, dict[str, int]] = defaultdict(dict)
     for quarter, level, n in rows:
@@ -318,7 +460,8 @@ def _funnel(filters: Filters) -> list[dict[str, Any]]:
 
 
 def compute(filters: Filters) -> dict[str, Any]:
-    """Every table of the dashboard as plain data (codes and numbers; labels are added per language)."""
+    """Every table of the dashboard as plain data (codes and numbers; labels are added per language), from
+    the fact table as it is (``data`` brings it up to date first)."""
     opendata._tune_for_aggregates()
     data: dict[str, Any] = dict(_organisations(filters))
     data["levels"] = _levels(filters)
@@ -329,16 +472,29 @@ def compute(filters: Filters) -> dict[str, Any]:
     return data
 
 
+#: Per app, the data version the fact table was last found (or brought) up to date for: another view under
+#: the same version (other filters, or after the cache expired) needs no check.
+_facts_checked: dict[int, str] = {}
+
+
 def data(filters: Filters) -> dict[str, Any]:
-    """``compute(filters)``, cached under the filters and the data version."""
+    """``compute(filters)`` with the fact table brought up to date, cached under the filters and the data
+    version (so a cached view runs no sync at all, and a view under a version already synced no check)."""
     version = opendata.current_version()
     key = f"dashboard:{CACHE_VERSION}:{filters.cache_key()}:{version}"
     store = opendata.cache()
     cached = store.get(key)
     if cached is not None:
         return json.loads(cached)
+    app_key = id(current_app._get_current_object())
+    current = _facts_checked.get(app_key) == version
+    if not current:
+        current = sync_facts()
+        if current:
+            _facts_checked[app_key] = version
     result = compute(filters)
-    store.set(key, json.dumps(result, separators=(",", ":")).encode(), opendata.max_age())
+    if current:  # figures from a fact table that could not be brought up to date are shown, not kept
+        store.set(key, json.dumps(result, separators=(",", ":")).encode(), opendata.max_age())
     return result
 
 

@@ -334,4 +334,8 @@ def load(if_empty: bool = False) -> list[tuple[str, str]] | None:
     db.session.flush()
     _load_applications(users)
     db.session.commit()
+    from app.services import opendata
+
+    opendata.publish_missing()
+    opendata.prepare_files()
     return [(spec.label, spec.login) for spec in USERS]

@@ -8,7 +8,7 @@ Two datasets, each a list of rows (``DATASETS`` is their data dictionary):
     quarter when it submitted at least one self-assessment during that quarter, and only its latest
     submission of that quarter is used
     (latest ``submitted_at``, then highest id): an organisation counts at most once per quarter, in the cell
-    of its current profile (kind, sector and commune are not versioned). A row gives the number of
+    of the profile (kind, sector, commune) it had when the quarter was published (see below). A row gives the number of
     organisations and, per pillar, the mean and the quartiles of their scores (0-100, linear interpolation
     between ranked values, as numpy's default and PostgreSQL's ``percentile_cont``), plus the mean overall
     score.
@@ -42,21 +42,27 @@ Suppression (the anonymity guarantee)
     - ``uptake``: the public catalogue page shows each programme's committed and paid-out totals, which are
       sums over the quarters. So every programme is a group across its quarters, for each measure.
 
-    *Only ended quarters*: the running quarter is never published (``published_until``). Its figures would
-    change with each submission or approval, and two downloads taken before and after a known business
-    acts would differ by exactly that business's scores or amount. An ended quarter changes only when an
-    organisation edits its commune, sector or kind (its past assessments follow its current profile), a
-    rare event that could still be differenced; freezing each quarter's figures when it ends would close
-    that too, and needs a table (a change for the lead's migrations).
+    *Only ended quarters, frozen*: the running quarter is never published (``published_until``). Its figures
+    would change with each submission or approval, and two downloads taken before and after a known business
+    acts would differ by exactly that business's scores or amount. Each ended quarter of ``maturity`` is
+    published once (``publish_quarter``: the first download after it ends, ``flask opendata publish`` or
+    ``flask demo load``) into ``open_data_snapshot``, suppression applied, and the organisations it counted
+    are recorded with the kind, sector and commune they had then (``open_data_member``): a later profile
+    edit moves nobody between the cells of a published quarter, so it cannot be differenced either. Only a
+    change of the quarter's own submissions (an import of back-dated data, a deletion) publishes it again,
+    earlier members keeping their cell. ``uptake`` is recomputed from the applications (small) whenever its
+    events change: its complementary suppression spans a programme's quarters, so a new quarter may need to
+    hide a cell of an older one, which a frozen quarter could not.
 
     No output carries names, tax codes or ids of organisations, user data or free text: only codes of
     communes, sections, kinds and programmes, their public names, counts, amounts and statistics.
 
 Service functions need an app context, not a request: ``maturity_rows``, ``uptake_rows``, ``data_version``
-(everything the datasets and the dashboard read) and ``dataset_version`` (one dataset: it stays the same while
-only the running quarter changes). Computing the maturity cells takes seconds at 100,000 assessments, so
-they are kept per dataset version in this process; the rendered downloads (gzip) are cached under (dataset,
-format, locale, dataset version) in Redis when ``REDIS_URL`` is set, else in this process.
+(everything the datasets and the dashboard read), ``dataset_version`` (one dataset: it stays the same while
+only the running quarter changes), ``publish_missing``/``publish_quarter`` and ``prepare_files``. A download
+is served from the server cache (Redis when ``REDIS_URL`` is set, else this process), else from the file
+rendered for the dataset's version and stored in ``open_data_file`` (gzip), else rendered from the
+snapshots and stored: no quartile is computed on a request once the quarters are published.
 """
 
 from __future__ import annotations
@@ -83,20 +89,25 @@ from sqlalchemy import (
     Integer,
     case,
     cast,
+    delete,
     func,
+    insert,
     literal,
     literal_column,
     null,
     select,
     text,
     union_all,
+    update,
 )
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.extensions import db
 from app.models.application import ActivityKind, Application, ApplicationActivity
 from app.models.assessment import Assessment, AssessmentPillarScore, AssessmentStatus
 from app.models.catalogue import Programme
 from app.models.organisation import Organisation, OrganisationKind
+from app.models.statistics import OpenDataFile, OpenDataMember, OpenDataSnapshot
 from app.services import frameworks, geo, sectors
 
 #: Figures about fewer organisations than this are never published.
@@ -317,36 +328,6 @@ def _value(kind: Any) -> str | None:
     return getattr(kind, "value", kind)
 
 
-def _pillar_stats(scores, keys: Sequence[str]):
-    """Per (keys, pillar): n, mean, q1, median, q3 of ``score``; PostgreSQL's ``percentile_cont`` where
-    available (one sort per group instead of a window over everything), else ``stats_select``."""
-    if db.engine.dialect.name != "postgresql":
-        return db.session.execute(stats_select(scores, [*keys, "pillar"], "score"))
-    from sqlalchemy.dialects.postgresql import ARRAY, array
-
-    grouped = [scores.c[name] for name in (*keys, "pillar")]
-    quartiles = func.percentile_cont(array([0.25, 0.5, 0.75])).within_group(scores.c.score)
-    rows = db.session.execute(
-        select(*grouped, func.count().label("n"), func.avg(scores.c.score).label("mean"),
-               quartiles.cast(ARRAY(Float)).label("quartiles")).group_by(*grouped)
-    )
-    return (_PgStats(*row[:-1], *row[-1]) for row in rows)
-
-
-@dataclass(frozen=True)
-class _PgStats:
-    quarter: int
-    commune_code: str | None
-    sector: str
-    org_kind: Any
-    pillar: str
-    n: int
-    mean: float
-    q1: float
-    median: float
-    q3: float
-
-
 def _tune_for_aggregates() -> None:
     """Let PostgreSQL sort a few hundred thousand scores in memory for this transaction, without JIT start-up."""
     if db.engine.dialect.name == "postgresql":
@@ -374,45 +355,245 @@ class MaturityCell:
         return self.organisations is None
 
 
-def compute_maturity() -> list[MaturityCell]:
-    """Every cell with its count and statistics, suppression applied (three queries, no cache)."""
-    _tune_for_aggregates()
-    pillars = [p.code for p in _pillars()]
-    chosen = _chosen_assessments(end=published_until())
-    keys = [chosen.c[k] for k in _CELL_KEYS]
-    cells = db.session.execute(
-        select(*keys, func.count().label("n"), func.avg(chosen.c.overall_score)).group_by(*keys)
-    ).all()
-    scores = select(
-        *keys, AssessmentPillarScore.pillar, AssessmentPillarScore.score
-    ).join(AssessmentPillarScore, AssessmentPillarScore.assessment_id == chosen.c.assessment_id).where(
-        chosen.c.cell_n >= MIN_CELL
-    ).subquery("scores")
-    stats: dict[tuple, dict[str, Any]] = defaultdict(dict)
-    for row in _pillar_stats(scores, _CELL_KEYS):
-        stats[(int(row.quarter), row.commune_code, row.sector, _value(row.org_kind))][row.pillar] = row
-    ordered = sorted(((int(q), commune, sector, _value(kind), int(n), overall)
-                      for q, commune, sector, kind, n, overall in cells),
-                     key=lambda c: (c[0], c[1] or "", c[2] or "", c[3] or ""))
-    hidden = suppress([c[4] for c in ordered])  # no published totals: primary suppression only (module doc)
+def _quartiles(values: list[float]) -> tuple[float, float, float]:
+    """Quartiles by linear interpolation between ranked values (numpy's default, ``percentile_cont``)."""
+    ordered = sorted(values)
+    last = len(ordered) - 1
     result = []
-    for index, (quarter, commune, sector, kind, count, overall) in enumerate(ordered):
+    for k in (1, 2, 3):
+        position = k * last / 4
+        low = int(position)
+        high = min(low + 1, last)
+        result.append(ordered[low] + (ordered[high] - ordered[low]) * (position - low))
+    return result[0], result[1], result[2]
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _quarter_sources(start: dt.datetime | None = None, end: dt.datetime | None = None) -> dict[int, dict[str, int]]:
+    """Per quarter, a fingerprint of its submissions: count, highest id and a checksum of the ids."""
+    quarter = quarter_sql(Assessment.submitted_at)
+    conditions = [Assessment.status == AssessmentStatus.SUBMITTED, Assessment.submitted_at < (end or published_until())]
+    if start is not None:
+        conditions.append(Assessment.submitted_at >= start)
+    rows = db.session.execute(
+        select(quarter, func.count(), func.max(Assessment.id), func.sum(Assessment.id % 10007))
+        .where(*conditions).group_by(quarter)
+    ).all()
+    return {int(q): {"count": int(n), "max_id": int(m or 0), "checksum": int(c or 0)} for q, n, m, c in rows}
+
+
+def _source_total() -> tuple[int, int, int]:
+    """The same fingerprint over every ended quarter at once: one scan, no grouping."""
+    row = db.session.execute(
+        select(func.count(), func.max(Assessment.id), func.sum(Assessment.id % 10007))
+        .where(Assessment.status == AssessmentStatus.SUBMITTED, Assessment.submitted_at < published_until())
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
+
+
+def _maturity_snapshots() -> list[OpenDataSnapshot]:
+    return list(db.session.scalars(
+        select(OpenDataSnapshot).where(OpenDataSnapshot.dataset == "maturity").order_by(OpenDataSnapshot.quarter)
+    ))
+
+
+def _snapshot_heads() -> list[tuple[int, str, dict[str, int]]]:
+    """(quarter, digest, source) of every published maturity quarter: small, the cells are not read."""
+    return [(int(q), d, s) for q, d, s in db.session.execute(
+        select(OpenDataSnapshot.quarter, OpenDataSnapshot.digest, OpenDataSnapshot.source)
+        .where(OpenDataSnapshot.dataset == "maturity").order_by(OpenDataSnapshot.quarter)
+    )]
+
+
+def _with_formula(source: dict[str, int]) -> dict[str, int]:
+    return {**source, "formula": FORMULA_VERSION}
+
+
+def _heads_match(heads: Sequence[tuple[int, str, dict[str, int]]], total: tuple[int, int, int]) -> bool:
+    count = sum(int(s.get("count", 0)) for _q, _d, s in heads)
+    highest = max((int(s.get("max_id", 0)) for _q, _d, s in heads), default=0)
+    checksum = sum(int(s.get("checksum", 0)) for _q, _d, s in heads)
+    return (count, highest, checksum) == total and all(s.get("formula") == FORMULA_VERSION for _q, _d, s in heads)
+
+
+def _cells_from_members(quarter: int, members: Iterable[OpenDataMember], pillars: Sequence[str]) -> dict[str, Any]:
+    """The quarter's cells, suppression applied: ``{"formula", "pillars", "rows"}``, each row
+    ``[commune, sector, kind, count, overall mean, [[mean, q1, median, q3] per pillar]]`` (None when hidden)."""
+    groups: dict[tuple, list[OpenDataMember]] = defaultdict(list)
+    for member in members:
+        groups[(member.commune_code, member.sector, member.org_kind)].append(member)
+    ordered = sorted(groups, key=lambda c: (c[0] or "", c[1] or "", c[2] or ""))
+    hidden = suppress([len(groups[c]) for c in ordered])  # no published totals: primary suppression only
+    rows = []
+    for index, cell in enumerate(ordered):
+        found = groups[cell]
         if index in hidden:
-            result.append(MaturityCell(quarter, commune, sector, kind, None, None, None))
+            rows.append([*cell, None, None, None])
             continue
-        found = stats.get((quarter, commune, sector, kind), {})
-        figures = tuple(
-            (_round(s.mean), _round(s.q1), _round(s.median), _round(s.q3)) if (s := found.get(p)) is not None
-            else (None, None, None, None)
-            for p in pillars
-        )
-        result.append(MaturityCell(quarter, commune, sector, kind, count, _round(overall), figures))
-    return result
+        figures = []
+        for code in pillars:
+            values = [float(m.scores[code]) for m in found if (m.scores or {}).get(code) is not None]
+            if values:
+                q1, median, q3 = _quartiles(values)
+                figures.append([_round(_mean(values)), _round(q1), _round(median), _round(q3)])
+            else:
+                figures.append([None, None, None, None])
+        overall = _mean([float(m.overall_score) for m in found if m.overall_score is not None])
+        rows.append([*cell, len(found), _round(overall), figures])
+    return {"formula": FORMULA_VERSION, "quarter": quarter, "pillars": list(pillars), "rows": rows}
+
+
+def publish_quarter(quarter: int, source: dict[str, int] | None = None) -> bool:
+    """Freeze the ``maturity`` cells of an ended quarter; True when this call wrote them.
+
+    The organisations counted keep the kind, sector and commune they had when the quarter was first
+    published (``OpenDataMember``), so later profile edits never change the quarter. When the quarter's
+    submissions changed since (a late import, a deletion: its ``source`` fingerprint differs), the quarter is
+    published again: new organisations join with their current profile, members keep theirs, and a member
+    whose submission was deleted keeps the scores published. Two workers publishing the same quarter at once
+    (lazy publication on concurrent requests): the unique (dataset, quarter) row, or the conditional update
+    of an existing one, lets one win; the other rolls back and returns False.
+    """
+    start, end = quarter_start(quarter), quarter_start(next_quarter(quarter))
+    if end > published_until():
+        raise ValueError(f"{quarter_label(quarter)} has not ended")
+    if source is None:
+        source = _quarter_sources(start, end).get(quarter, {"count": 0, "max_id": 0, "checksum": 0})
+    source = _with_formula(source)
+    existing = db.session.scalar(select(OpenDataSnapshot).where(
+        OpenDataSnapshot.dataset == "maturity", OpenDataSnapshot.quarter == quarter))
+    now = dt.datetime.now(dt.UTC)
+    try:
+        if existing is None:
+            # Claim the quarter first: a concurrent publisher blocks here, then fails on the unique constraint.
+            snapshot = OpenDataSnapshot(dataset="maturity", quarter=quarter, cells={}, source=source, digest="",
+                                        created_at=now, updated_at=now)
+            db.session.add(snapshot)
+            db.session.flush()
+        else:
+            if existing.source == source:
+                return False
+            claimed = db.session.execute(
+                update(OpenDataSnapshot)
+                .where(OpenDataSnapshot.id == existing.id, OpenDataSnapshot.updated_at == existing.updated_at)
+                .values(updated_at=now)
+            ).rowcount
+            if claimed != 1:
+                db.session.rollback()
+                return False
+            snapshot = existing
+        _tune_for_aggregates()
+        cells = _compute_quarter(quarter, start, end)
+        snapshot.cells = cells
+        snapshot.source = source
+        snapshot.digest = hashlib.sha256(json.dumps(cells, sort_keys=True).encode()).hexdigest()
+        snapshot.updated_at = now
+        db.session.commit()
+    except (IntegrityError, OperationalError):
+        # Another worker published it first (SQLite reports the lost race as "database is locked").
+        db.session.rollback()
+        return False
+    return True
+
+
+def _compute_quarter(quarter: int, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
+    """Update the quarter's members from its submissions and compute its cells (in this transaction)."""
+    pillars = [p.code for p in _pillars()]
+    ranked = select(
+        Assessment.id.label("assessment_id"), Assessment.organisation_id, Assessment.overall_score,
+        func.row_number().over(partition_by=Assessment.organisation_id,
+                               order_by=(Assessment.submitted_at.desc(), Assessment.id.desc())).label("rn"),
+    ).where(Assessment.status == AssessmentStatus.SUBMITTED, Assessment.submitted_at >= start,
+            Assessment.submitted_at < end).subquery("ranked")
+    chosen = db.session.execute(
+        select(ranked.c.assessment_id, ranked.c.organisation_id, ranked.c.overall_score,
+               Organisation.kind, Organisation.sector, Organisation.commune_code)
+        .join(Organisation, Organisation.id == ranked.c.organisation_id).where(ranked.c.rn == 1)
+    ).all()
+    scores: dict[int, dict[str, float]] = defaultdict(dict)
+    chosen_ids = select(ranked.c.assessment_id).where(ranked.c.rn == 1)
+    for assessment_id, pillar, score in db.session.execute(
+        select(AssessmentPillarScore.assessment_id, AssessmentPillarScore.pillar, AssessmentPillarScore.score)
+        .where(AssessmentPillarScore.assessment_id.in_(chosen_ids))
+    ):
+        scores[assessment_id][pillar] = score
+    members = {m.organisation_id: m for m in db.session.scalars(
+        select(OpenDataMember).where(OpenDataMember.quarter == quarter))}
+    new = []
+    for assessment_id, organisation_id, overall, kind, sector, commune in chosen:
+        member = members.get(organisation_id)
+        if member is None:
+            member = OpenDataMember(quarter=quarter, organisation_id=organisation_id, assessment_id=assessment_id,
+                                    org_kind=_value(kind), sector=sector, commune_code=commune,
+                                    overall_score=overall, scores=scores.get(assessment_id, {}))
+            members[organisation_id] = member
+            new.append(member)
+        elif member.assessment_id != assessment_id:
+            member.assessment_id = assessment_id
+            member.overall_score = overall
+            member.scores = scores.get(assessment_id, {})
+    if new:
+        db.session.execute(insert(OpenDataMember), [
+            {"quarter": m.quarter, "organisation_id": m.organisation_id, "assessment_id": m.assessment_id,
+             "org_kind": m.org_kind, "sector": m.sector, "commune_code": m.commune_code,
+             "overall_score": m.overall_score, "scores": m.scores} for m in new])
+    db.session.flush()
+    return _cells_from_members(quarter, members.values(), pillars)
+
+
+def publish_missing() -> list[int]:
+    """Publish every ended quarter not yet published (or whose submissions changed); the quarters written.
+
+    Called lazily by the downloads (cheap when nothing is missing: one scan of the submissions, one read of
+    the snapshots' fingerprints), by ``flask opendata publish`` and by ``flask demo load``.
+    """
+    return _ensure_published()[0]
+
+
+def _ensure_published() -> tuple[list[int], list[tuple[int, str, dict[str, int]]]]:
+    """``publish_missing()``, also returning the published quarters' heads (saves a query per version check)."""
+    heads = _snapshot_heads()
+    if _heads_match(heads, _source_total()):
+        return [], heads
+    sources = {q: _with_formula(s) for q, s in _quarter_sources().items()}
+    published = {q: s for q, _d, s in heads}
+    written = []
+    for quarter in sorted(set(sources) | set(published)):
+        source = sources.get(quarter, _with_formula({"count": 0, "max_id": 0, "checksum": 0}))
+        if published.get(quarter) != source and publish_quarter(quarter, source):
+            written.append(quarter)
+    if written:
+        current_app.logger.info("open data: published %s", ", ".join(quarter_label(q) for q in written))
+    return written, _snapshot_heads()
 
 
 def maturity_cells() -> list[MaturityCell]:
-    """``compute_maturity()``, remembered in this process for the current data version."""
-    return _memoised("maturity", compute_maturity)
+    """Every published cell, read from the snapshots (publishing first what is missing)."""
+    return _memoised("maturity", _read_maturity)
+
+
+def _read_maturity() -> list[MaturityCell]:
+    pillars = [p.code for p in _pillars()]
+    result = []
+    for snapshot in _maturity_snapshots():
+        position = {code: i for i, code in enumerate(snapshot.cells.get("pillars", []))}
+        for commune, sector, kind, count, overall, figures in snapshot.cells.get("rows", []):
+            if count is None:
+                result.append(MaturityCell(snapshot.quarter, commune, sector, kind, None, None, None))
+                continue
+            picked = tuple(tuple(figures[position[code]]) if code in position else (None, None, None, None)
+                           for code in pillars)
+            result.append(MaturityCell(snapshot.quarter, commune, sector, kind, count, overall, picked))
+    return result
+
+
+def compute_maturity() -> list[MaturityCell]:
+    """Publish what is missing, then the published cells (no cache)."""
+    publish_missing()
+    return _read_maturity()
 
 
 def maturity_rows(locale: str = "vi") -> list[dict[str, Any]]:
@@ -727,40 +908,33 @@ def _digest(*parts: Any) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
 
 
-def _org_cells_fingerprint():
-    """SQL for a number that changes when an organisation moves to another cell (commune, sector, kind),
-    but not when it edits anything else (employees, contacts...); summed over the organisations selected."""
-    letters = "ABCDEFGHIJKLMNOPQRSTU"
-    if db.engine.dialect.name == "sqlite":
-        sector = func.instr(letters, func.coalesce(Organisation.sector, ""))
-        commune = func.coalesce(cast(Organisation.commune_code, BigInteger), 0)  # never fails in SQLite
-    else:
-        sector = func.strpos(letters, func.coalesce(Organisation.sector, ""))
-        commune = cast(func.hashtext(func.coalesce(Organisation.commune_code, "")), BigInteger)
-    kind = case({k.value: i + 1 for i, k in enumerate(OrganisationKind)}, value=Organisation.kind, else_=0)
-    # Ids are folded so the sum fits a 64-bit integer even with a million organisations.
-    return func.sum((Organisation.id % 10007 + 1) * ((commune * 32 + sector) * 4 + kind))
+def _labels_digest() -> str:
+    """A fingerprint of the names written into the files (communes, sections, pillars): data files that change
+    with a deployment, so they are read once per process."""
+    global _labels
+    if _labels is None:
+        _labels = _digest([(u.code, u.full_name) for u in geo.communes()],
+                          [(k, s.name("vi"), s.name("en")) for k, s in sectors.load_sections().items()],
+                          [(p.code, p.name.vi, p.name.en) for p in _pillars()], KIND_NAMES)
+    return _labels
+
+
+_labels: str | None = None
 
 
 def dataset_version(name: str) -> str:
-    """A fingerprint of what one dataset reads: it changes whenever one of its figures could change.
+    """A fingerprint of one dataset's published figures: it changes whenever one of them could change.
 
-    Only ended quarters are published, so submissions and steps of the running quarter do not change it:
-    the cached files stay valid the whole quarter, until an organisation moves to another cell, a
-    programme is renamed, or a new quarter begins.
+    ``maturity``: the digests of the published quarters (publishing first the quarters that ended since, which
+    costs one scan of the submissions when there is nothing to do). Profile edits and the running quarter do
+    not change it: published quarters are frozen. ``uptake``: its events before the current quarter and the
+    programmes (names). Both: the framework, the names written into the files and the formula.
     """
-    until = published_until()
     if name == "maturity":
-        row = db.session.execute(
-            select(func.count(), func.max(Assessment.submitted_at), func.sum(Assessment.id % 10007))
-            .where(Assessment.status == AssessmentStatus.SUBMITTED, Assessment.submitted_at < until)
-        ).one()
-        # IN (not a correlated EXISTS): the database builds the set once, whatever indexes it has.
-        published = Organisation.id.in_(select(Assessment.organisation_id).where(
-            Assessment.status == AssessmentStatus.SUBMITTED, Assessment.submitted_at < until))
-        cells = db.session.scalar(select(_org_cells_fingerprint()).where(published))
-        return _digest(name, FORMULA_VERSION, MIN_CELL, frameworks.current_framework().ref, until.isoformat(),
-                       int(row[0] or 0), str(row[1]), int(row[2] or 0), int(cells or 0))
+        _written, heads = _ensure_published()
+        return _digest(name, FORMULA_VERSION, MIN_CELL, frameworks.current_framework().ref, _labels_digest(),
+                       [(q, d) for q, d, _s in heads])
+    until = published_until()
     if name == "uptake":
         rows = db.session.execute(union_all(
             select(literal("s"), func.count(), func.max(Application.submitted_at), func.sum(Application.id % 10007))
@@ -773,7 +947,7 @@ def dataset_version(name: str) -> str:
             .where(Application.completed_at < until),
             select(literal("g"), func.count(), func.max(Programme.updated_at), func.sum(Programme.id)),
         )).all()
-        return _digest(name, FORMULA_VERSION, MIN_CELL, until.isoformat(),
+        return _digest(name, FORMULA_VERSION, MIN_CELL, until.isoformat(), _labels_digest(),
                        sorted((str(r[0]), int(r[1] or 0), str(r[2]), int(r[3] or 0)) for r in rows))
     raise KeyError(name)
 
@@ -955,10 +1129,57 @@ def etag_for(name: str, fmt: str, locale: str, version: str) -> str:
     return f"{name}-{fmt}-{_lang(locale)}-{version}"
 
 
+def render(name: str, fmt: str, lang: str, version: str) -> bytes:
+    """The dataset file, gzip-compressed (level 6, no timestamp: the same data give the same bytes)."""
+    raw = render_json(name, lang, version) if fmt == "json" else render_csv(name, lang)
+    return gzip.compress(raw, compresslevel=6, mtime=0)
+
+
+def stored_file(name: str, fmt: str, lang: str, version: str) -> bytes:
+    """The rendered file of this version from ``open_data_file``, rendered and stored when missing.
+
+    Stored files of older versions of the same (dataset, format, language) are deleted. A concurrent worker
+    storing the same file first only costs this one its insert.
+    """
+    body = db.session.scalar(select(OpenDataFile.body).where(
+        OpenDataFile.dataset == name, OpenDataFile.fmt == fmt, OpenDataFile.lang == lang,
+        OpenDataFile.version == version))
+    if body is not None:
+        return bytes(body)
+    body = render(name, fmt, lang, version)
+    try:
+        db.session.execute(delete(OpenDataFile).where(
+            OpenDataFile.dataset == name, OpenDataFile.fmt == fmt, OpenDataFile.lang == lang,
+            OpenDataFile.version != version))
+        db.session.add(OpenDataFile(dataset=name, fmt=fmt, lang=lang, version=version, body=body))
+        db.session.commit()
+    except (IntegrityError, OperationalError):
+        db.session.rollback()
+    return body
+
+
+def prepare_files() -> int:
+    """Render and store every dataset in every format and language for the current versions (after
+    publishing), so that no visitor waits for it; the number of files written."""
+    written = 0
+    for name in DATASETS:
+        version = dataset_version(name)
+        for fmt in FORMATS:
+            for lang in ("vi", "en"):
+                exists = db.session.scalar(select(func.count()).select_from(OpenDataFile).where(
+                    OpenDataFile.dataset == name, OpenDataFile.fmt == fmt, OpenDataFile.lang == lang,
+                    OpenDataFile.version == version))
+                if not exists:
+                    stored_file(name, fmt, lang, version)
+                    written += 1
+    return written
+
+
 def download(name: str, fmt: str, locale: str, version: str | None = None) -> bytes:
-    """The rendered dataset, gzip-compressed, from the cache when this (dataset, format, locale, data
-    version) was built. Kept compressed because the maturity table is large and very repetitive (about
-    15 MB of JSON at 100,000 assessments, 0.4 MB gzipped): clients that accept gzip get it as it is."""
+    """The rendered dataset, gzip-compressed: from the server cache, else from the file stored for this
+    version (``open_data_file``), else rendered from the snapshots and stored. Kept compressed because the
+    maturity table is large and very repetitive (about 15 MB of JSON at 100,000 assessments, 0.4 MB
+    gzipped): clients that accept gzip get it as it is."""
     if name not in DATASETS or fmt not in FORMATS:
         raise KeyError(f"{name}.{fmt}")
     lang = _lang(locale)
@@ -966,7 +1187,6 @@ def download(name: str, fmt: str, locale: str, version: str | None = None) -> by
     key = f"opendata:{name}:{fmt}:{lang}:{version}"
     body = cache().get(key)
     if body is None:
-        raw = render_json(name, lang, version) if fmt == "json" else render_csv(name, lang)
-        body = gzip.compress(raw, compresslevel=6, mtime=0)
+        body = stored_file(name, fmt, lang, version)
         cache().set(key, body, max_age())
     return body

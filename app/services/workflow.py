@@ -290,6 +290,14 @@ _AUDITED = ["status", "version", "requested_vnd", "recommended_vnd", "approved_v
             "reviewer_id", "decision_reason"]
 
 
+def _version(value: Any) -> int:
+    """The version a page sent back; anything that is not a whole number is a conflict (-1), never a crash."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
 def perform_transition(application: Application, action: str, user: User, *,
                        expected_version: int | None = None, ip: str | None = None,
                        locale: str | None = None, **data: Any) -> Transition:
@@ -310,7 +318,7 @@ def perform_transition(application: Application, action: str, user: User, *,
         raise PermissionDenied(_l("You are not allowed to do this."))
     if four_eyes_blocks(transition, application, user):
         raise FourEyesViolation(_l("You recommended this application, so another approver must decide on it."))
-    if expected_version is not None and int(expected_version) != application.version:
+    if expected_version not in (None, "") and _version(expected_version) != application.version:
         raise VersionConflict(_l("This application changed while you were looking at it. Check what changed, "
                                  "then try again."))
     cleaned = _check_data(transition, application, data, locale)

@@ -31,7 +31,7 @@ from app.models.organisation import Membership, Organisation
 from app.models.types import utcnow
 from app.models.user import Role, User, UserRole
 from app.security import roles_required, staff_required
-from app.services import catalogue_io, geo, messaging, sectors, staff
+from app.services import catalogue_io, documents, geo, messaging, sectors, staff
 from app.services.formatting import format_date
 from app.services.identifiers import normalise_phone
 
@@ -394,7 +394,7 @@ def catalogue_import():
     if not form.validate_on_submit():
         return _render_catalogue_import(form, status=400 if form.is_submitted() else 200)
     upload = form.file.data
-    source = (upload.filename or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:200]
+    source = documents.sanitize_filename(upload.filename)[:200]
     try:
         report = catalogue_io.import_bytes(upload.read(), actor=_actor(), ip=_ip(), source=source)
     except catalogue_io.CatalogueError as error:

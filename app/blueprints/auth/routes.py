@@ -110,10 +110,20 @@ def _link_problem(purpose: str, problem: accounts.LinkProblem):
     return render_template("auth/link_problem.html", purpose=purpose, problem=problem.value, form=form), 400
 
 
+def _start_session(user, remember: bool = False) -> None:
+    """Log ``user`` in on a fresh session: nothing from before (a CSRF token or any value an attacker planted
+    in a cookie they gave the victim) carries over into the logged-in session; only the chosen language does."""
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    login_user(user, remember=remember)
+
+
 def _stay_logged_in(user) -> None:
     """After the session token rotated, log this browser in again (keeping remember-me if it had it)."""
     remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
-    login_user(user, remember=remembered)
+    _start_session(user, remember=remembered)
 
 
 def _me():
@@ -155,7 +165,7 @@ def confirm(token: str):
         return _link_problem("confirm", error.problem)
     if outcome is accounts.ConfirmOutcome.CONFIRMED:
         db.session.commit()
-        login_user(user)
+        _start_session(user)
         flash(_("Your account is confirmed. Welcome!"), "success")
         return redirect(url_for("main.index"))
     if current_user.is_authenticated and current_user.id == user.id:
@@ -199,7 +209,7 @@ def login():
         if attempt.ok:
             accounts.record_login(attempt.user, form.password.data, ip=_ip())
             db.session.commit()
-            login_user(attempt.user, remember=form.remember.data)
+            _start_session(attempt.user, remember=form.remember.data)
             return redirect(safe_next_url(form.next.data))
         if attempt.problem is accounts.LoginProblem.UNCONFIRMED:
             unconfirmed = True
@@ -250,7 +260,7 @@ def reset_password(token: str):
     if form.validate_on_submit():
         accounts.reset_password(user, form.password.data, ip=_ip())
         db.session.commit()
-        login_user(user)
+        _start_session(user)
         flash(_("Your new password is saved and you are logged in. All other sessions have ended."), "success")
         return redirect(url_for("main.index"))
     return render_template("auth/reset.html", form=form, user=user), _status()
@@ -404,5 +414,5 @@ def invitation_signup(token: str):
         db.session.rollback()
         form.form_errors.append(exists_message)
         return _invitation_page(found, token, form, 400)
-    login_user(user)
+    _start_session(user)
     return _after_acceptance(found)

@@ -165,8 +165,11 @@ def _letter(application: Application | None):
     if application is None or not letters.has_letter(application):
         abort(404)
     locale = _locale()
-    return send_file(io.BytesIO(letters.letter_pdf(application, locale)), mimetype="application/pdf",
-                     as_attachment=True, download_name=letters.filename(application, locale), max_age=0)
+    response = send_file(io.BytesIO(letters.letter_pdf(application, locale)), mimetype="application/pdf",
+                         as_attachment=True, download_name=letters.filename(application, locale), max_age=0)
+    # A decision about one business: never kept in a shared browser's or a proxy's cache.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/organisations/<int:org_id>/applications/<int:app_id>/decision-letter.pdf")
