@@ -37,6 +37,7 @@ from app.models.types import utcnow
 from app.services import assessments, frameworks
 from app.services.passwords import hash_password
 from bench.assessment_scoring import bench_track
+from bench.common import ensure_pg_database, percentile
 from config import TestConfig, normalise_database_url
 
 PEERS = 10_000
@@ -44,24 +45,6 @@ REQUESTS = 300
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/dxportal_bench"
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-def _ensure_pg_database(url: str) -> bool:
-    """Create the benchmark database when PostgreSQL answers and it is missing; False when unreachable."""
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    try:
-        with psycopg.connect(base.replace("+psycopg", "") + "/postgres", autocommit=True, connect_timeout=3) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-            if not exists:
-                conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError:
-        return False
-    return True
 
 
 def _seed(framework, track: str) -> tuple[int, int, User]:
@@ -162,7 +145,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         bench_results_page("SQLite", f"sqlite:///{Path(directory) / 'bench.sqlite3'}")
     pg_url = normalise_database_url(os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG))
-    if _ensure_pg_database(pg_url):
+    if ensure_pg_database(pg_url):
         bench_results_page("PostgreSQL", pg_url)
     else:
         print("results page, PostgreSQL: skipped (no server at BENCH_DATABASE_URL)")

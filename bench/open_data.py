@@ -56,6 +56,7 @@ from app.models import (
 )
 from app.services import dashboard, frameworks, geo, opendata
 from app.services.passwords import hash_password
+from bench.common import ensure_pg_database, percentile
 from config import TestConfig, normalise_database_url
 
 ASSESSMENTS = int(os.environ.get("BENCH_ASSESSMENTS", 100_000))
@@ -73,24 +74,6 @@ KIND_WEIGHTS = {OrganisationKind.HOUSEHOLD_BUSINESS: 60, OrganisationKind.ENTERP
                 OrganisationKind.COOPERATIVE: 4}
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-def _ensure_pg_database(url: str) -> bool:
-    """Create the benchmark database when PostgreSQL answers and it is missing; False when unreachable."""
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    try:
-        with psycopg.connect(base.replace("+psycopg", "") + "/postgres", autocommit=True, connect_timeout=3) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-            if not exists:
-                conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError:
-        return False
-    return True
 
 
 def _quarters(today: dt.date) -> list[int]:
@@ -344,7 +327,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         bench("SQLite", f"sqlite:///{Path(directory) / 'bench.sqlite3'}")
     pg_url = normalise_database_url(os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG))
-    if _ensure_pg_database(pg_url):
+    if ensure_pg_database(pg_url):
         bench("PostgreSQL", pg_url)
     else:
         print("open data, PostgreSQL: skipped (no server at BENCH_DATABASE_URL)")

@@ -40,15 +40,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import percentile  # noqa: E402 (after the path set-up)
+
 RENDERS = 25
 WARMUP = 2
 DOWNLOADS = 200
 MEMORY_RENDERS = 10
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def _config(database: Path, cache: Path):

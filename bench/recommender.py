@@ -37,6 +37,7 @@ from app.models import (
 from app.recommender import persistence, snapshot, training, vocabulary
 from app.recommender.features import ORG_KINDS, PRICE_BANDS, PROGRAMME_KINDS, SIZE_CLASSES
 from app.services import frameworks
+from bench.common import percentile
 from config import TestConfig
 
 PROGRAMMES = 1_000
@@ -50,10 +51,6 @@ NEEDS = ("Cần phần mềm bán hàng và xuất hoá đơn điện tử", "mu
          "Sổ sách kế toán còn ghi tay", "cần tem truy xuất nguồn gốc cho nông sản", "tập huấn kỹ năng số cho nhân viên",
          "sao lưu dữ liệu, xem báo cáo doanh thu", "đặt phòng homestay trực tuyến", "", "", "")
 
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def _subset(rnd: random.Random, values, empty_share: float, most: int = 3) -> list:

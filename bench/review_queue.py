@@ -36,6 +36,7 @@ from app.models.application import Application, ApplicationStatus
 from app.models.types import utcnow
 from app.services import geo
 from app.services.passwords import hash_password
+from bench.common import ensure_pg_database, percentile
 from config import TestConfig, normalise_database_url
 
 APPLICATIONS = 100_000
@@ -59,19 +60,6 @@ STATE_WEIGHTS = {
 }
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-def _ensure_pg_database(url: str) -> None:
-    """Create the benchmark database when it is missing."""
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(base.replace("+psycopg", "") + "/postgres", autocommit=True, connect_timeout=5) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _seed(rnd: random.Random) -> tuple[User, dict]:
@@ -232,7 +220,8 @@ def main() -> None:
     url = os.environ.get("BENCH_DATABASE_URL")
     if url:
         url = normalise_database_url(url)
-        _ensure_pg_database(url)
+        if not ensure_pg_database(url):
+            raise SystemExit(f"PostgreSQL does not answer at {url}")
         bench("PostgreSQL", url, proposed)
         return
     with tempfile.TemporaryDirectory() as directory:

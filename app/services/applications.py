@@ -30,17 +30,12 @@ from app.models.organisation import Organisation
 from app.models.outcome import Outcome, OutcomeKind
 from app.models.types import utcnow
 from app.models.user import User
-from app.services import audit, eligibility
+from app.services import audit, eligibility, workflow
+from app.services.catalogue import today
+from app.services.formatting import format_number
 
 #: Document codes for the completion step (invoice and acceptance record), whatever the programme.
 COMPLETION_DOCUMENTS = ("invoice", "acceptance")
-
-
-def local_today() -> dt.date:
-    """Today in the province, not on the server's clock: years and deadlines are local."""
-    from app.services.catalogue import today
-
-    return today()
 
 
 def latest_assessment(organisation_id: int) -> Assessment | None:
@@ -69,7 +64,7 @@ def check_eligibility(organisation: Organisation, programme: Programme, *, on_da
     Without a submitted self-assessment there is no level to check: the reason says to complete one.
     ``exclude_application_id`` leaves the application being submitted out of the once-a-year count.
     """
-    on_date = on_date or local_today()
+    on_date = on_date or today()
     assessment = latest_assessment(organisation.id)
     if assessment is None or assessment.overall_level is None:
         text = eligibility.translate(
@@ -236,39 +231,6 @@ def suggested_request(application: Application, planned_cost_vnd: int | None = N
     return eligibility.subsidy(application.programme, application.organisation.size_class, cost)
 
 
-def _format_vnd(amount: int) -> str:
-    return f"{amount:,}".replace(",", ".")
-
-
-def check_version(application: Application, expected_version: Any) -> None:
-    """Refuse a change made from a page that showed an older version of the application."""
-    from app.services.workflow import VersionConflict
-
-    if expected_version in (None, ""):
-        return
-    try:
-        seen = int(expected_version)
-    except (TypeError, ValueError):
-        seen = -1
-    if seen != application.version:
-        raise VersionConflict(_l("This application changed while you were looking at it (perhaps in another "
-                                 "window or by a colleague). Check it, then try again."))
-
-
-def flush_versioned() -> None:
-    """Flush, turning a concurrent change (the version check of the UPDATE) into a VersionConflict."""
-    from sqlalchemy.orm.exc import StaleDataError
-
-    from app.services.workflow import VersionConflict
-
-    try:
-        db.session.flush()
-    except StaleDataError as error:
-        db.session.rollback()
-        raise VersionConflict(_l("This application changed while you were looking at it (perhaps in another "
-                                 "window or by a colleague). Check it, then try again.")) from error
-
-
 def update_draft(application: Application, user: User, values: dict[str, Any], ip: str | None = None,
                  expected_version: Any = None) -> bool:
     """Save what the business typed into its draft; True when something changed. The caller commits.
@@ -279,7 +241,7 @@ def update_draft(application: Application, user: User, values: dict[str, Any], i
     """
     if application.status is not ApplicationStatus.DRAFT:
         raise ApplicationError(_l("Only an application that has not been sent yet can be changed."))
-    check_version(application, expected_version)
+    workflow.check_version(application, expected_version)
     errors: dict[str | None, list] = {}
     cleaned: dict[str, Any] = {}
     for field, limit in (("project_title", MAX_TITLE_LENGTH), ("project_description", MAX_DESCRIPTION_LENGTH)):
@@ -314,7 +276,7 @@ def update_draft(application: Application, user: User, values: dict[str, Any], i
         elif requested > ceiling:
             errors.setdefault("requested_vnd", []).append(
                 _l("You can ask for at most %(amount)s đồng: the programme pays %(rate)s of the cost, up to "
-                   "its cap for your business size.", amount=_format_vnd(ceiling),
+                   "its cap for your business size.", amount=format_number(ceiling),
                    rate=f"{round(application.programme.support_rate * 100, 1):g} %"))
     if errors:
         raise ApplicationError(errors)
@@ -326,7 +288,7 @@ def update_draft(application: Application, user: User, values: dict[str, Any], i
     if not changed_after:
         return False
     application.updated_at = utcnow()
-    flush_versioned()
+    workflow.flush_versioned()
     audit.record("application.update", "application", application.id, actor=user, ip=ip,
                  before=changed_before, after=changed_after)
     return True
@@ -334,8 +296,6 @@ def update_draft(application: Application, user: User, values: dict[str, Any], i
 
 def business_actions(application: Application, user: User) -> list:
     """The workflow buttons the business sees now (submit, resubmit, withdraw)."""
-    from app.services import workflow
-
     return [t for t in workflow.available_actions(application, user)
             if workflow.BUSINESS in t.actors and t.action in BUSINESS_ACTIONS]
 
@@ -343,10 +303,8 @@ def business_actions(application: Application, user: User) -> list:
 def resubmit(application: Application, user: User, note: str | None, *, expected_version: Any = None,
              ip: str | None = None, locale: str | None = None):
     """Send the application back to the reviewer after they asked for more; required documents must be there."""
-    from app.services import workflow
-
     if application.status is ApplicationStatus.INFO_REQUESTED:
-        check_version(application, expected_version)
+        workflow.check_version(application, expected_version)
         missing = missing_required_documents(application)
         if missing:
             lang = (locale or "vi")[:2]
@@ -423,9 +381,9 @@ def rate_partner(application: Application, user: User, rating: Any, comment: str
     text = unicodedata.normalize("NFC", (comment or "").replace("\r\n", "\n")).strip() or None
     if text and len(text) > MAX_COMMENT_LENGTH:
         raise ApplicationError({"comment": [_l("At most %(max)d characters.", max=MAX_COMMENT_LENGTH)]})
-    check_version(application, expected_version)
+    workflow.check_version(application, expected_version)
     application.updated_at = utcnow()
-    flush_versioned()
+    workflow.flush_versioned()
     outcome = Outcome(organisation_id=application.organisation_id, item_type="partner",
                       item_code=application.partner.code, kind=OutcomeKind.RATING, rating=stars, comment=text,
                       assessment_id=application.assessment_id, source="application", application_id=application.id,

@@ -36,6 +36,7 @@ from app.models.organisation import OrganisationKind, SizeClass
 from app.models.types import utcnow
 from app.models.user import Role, User
 from app.services import audit, frameworks, geo, identifiers, sectors
+from app.services.formatting import format_number
 from app.services.organisations import TaxCodeError, check_tax_code
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
@@ -358,7 +359,7 @@ def update_programme(programme: Programme, actor: User | None, data: dict[str, A
     if values["budget_vnd"] < committed:
         raise CatalogueError("budget_vnd", _l("The budget cannot be less than the %(amount)s đồng already "
                                               "committed to approved applications.",
-                                              amount=f"{committed:,}".replace(",", ".")))
+                                              amount=format_number(committed)))
     before = programme_snapshot(programme)
     _apply_programme(programme, values)
     changed_before, changed_after = audit.changed_fields(before, programme_snapshot(programme))

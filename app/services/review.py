@@ -31,7 +31,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased, joinedload, selectinload
-from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
@@ -555,38 +554,18 @@ def four_eyes_note(application: Application, user: User) -> bool:
             and workflow.four_eyes_blocks(transition, application, user))
 
 
-def _check_version(application: Application, expected_version: int | None) -> None:
-    if expected_version is not None and int(expected_version) != application.version:
-        raise workflow.VersionConflict(_l("This application changed while you were looking at it. Check what "
-                                          "changed, then try again."))
-
-
 def perform(application: Application, action: str, user: User, *, expected_version: int | None,
             ip: str | None = None, locale: str | None = None, **data: Any) -> workflow.Transition:
-    """A staff action from the review page: a stale page is a conflict before anything else is checked.
-
-    (``perform_transition`` checks the state first, so a page whose state is outdated would otherwise get
-    "not possible in this state" instead of "this application changed meanwhile".)
-    """
-    _check_version(application, expected_version)
+    """A staff action from the review page (``perform_transition`` tells a stale page so before anything else)."""
     return workflow.perform_transition(application, action, user, expected_version=expected_version, ip=ip,
                                        locale=locale, **data)
-
-
-def _flush_versioned() -> None:
-    try:
-        db.session.flush()
-    except StaleDataError as error:
-        db.session.rollback()
-        raise workflow.VersionConflict(_l("This application changed while you were looking at it. Check what "
-                                          "changed, then try again.")) from error
 
 
 def assign(application: Application, reviewer: User | None, actor: User, *, expected_version: int | None = None,
            ip: str | None = None) -> bool:
     """Put ``reviewer`` (or nobody) in charge; False when nothing changes. Audited, staff-only timeline entry,
     and the reviewer is told (in the caller's transaction, like every notification)."""
-    _check_version(application, expected_version)
+    workflow.check_version(application, expected_version)
     if reviewer is not None and not reviewer.has_role(Role.REVIEWER):
         raise workflow.InvalidData(_l("Choose a reviewer from the list."))
     new_id = reviewer.id if reviewer is not None else None
@@ -594,7 +573,7 @@ def assign(application: Application, reviewer: User | None, actor: User, *, expe
         return False
     before = audit.snapshot(application, ["reviewer_id", "version"])
     application.reviewer_id = new_id
-    _flush_versioned()
+    workflow.flush_versioned()
     db.session.add(ApplicationActivity(
         application_id=application.id, kind=ActivityKind.ASSIGNMENT, visibility=Visibility.INTERNAL,
         actor_id=actor.id, body=reviewer.full_name if reviewer is not None else None, created_at=utcnow(),

@@ -35,6 +35,8 @@ from app.models.outcome import Outcome, OutcomeKind
 from app.models.types import utcnow
 from app.models.user import Role, User
 from app.services import applications, audit
+from app.services.catalogue import today
+from app.services.formatting import format_number
 
 S = ApplicationStatus
 
@@ -189,7 +191,7 @@ def _check_data(transition: Transition, application: Application, data: dict[str
             raise InvalidData(_l("Enter the amount you recommend, in đồng."))
         if amount > ceiling:
             raise InvalidData(_l("The recommended amount cannot be more than %(amount)s đồng (the amount "
-                                 "requested, within the programme's cap).", amount=f"{ceiling:,}".replace(",", ".")))
+                                 "requested, within the programme's cap).", amount=format_number(ceiling)))
         cleaned["amount"] = amount
     elif action == "approve":
         amount = _amount(data.get("amount_vnd"))
@@ -198,7 +200,7 @@ def _check_data(transition: Transition, application: Application, data: dict[str
             amount = recommended
         if amount <= 0 or amount > recommended:
             raise InvalidData(_l("The approved amount must be more than 0 and at most the recommended "
-                                 "%(amount)s đồng.", amount=f"{recommended:,}".replace(",", ".")))
+                                 "%(amount)s đồng.", amount=format_number(recommended)))
         cleaned["amount"] = amount
     elif action == "complete":
         missing = applications.missing_completion_documents(application)
@@ -210,7 +212,7 @@ def _check_data(transition: Transition, application: Application, data: dict[str
             amount = approved
         if amount < 0 or amount > approved:
             raise InvalidData(_l("The amount paid must be between 0 and the approved %(amount)s đồng.",
-                                 amount=f"{approved:,}".replace(",", ".")))
+                                 amount=format_number(approved)))
         cleaned["amount"] = amount
     return cleaned
 
@@ -251,7 +253,7 @@ def _check_completeness(application: Application, locale: str | None) -> None:
         problems.append(str(_l("Enter the amount you ask for.")))
     elif application.requested_vnd > ceiling:
         problems.append(str(_l("You can ask for at most %(amount)s đồng for this cost.",
-                               amount=f"{ceiling:,}".replace(",", "."))))
+                               amount=format_number(ceiling))))
     if not (application.project_description or "").strip():
         problems.append(str(_l("Describe your project in a few sentences.")))
     if not application.declarations_accepted:
@@ -290,12 +292,32 @@ _AUDITED = ["status", "version", "requested_vnd", "recommended_vnd", "approved_v
             "reviewer_id", "decision_reason"]
 
 
-def _version(value: Any) -> int:
-    """The version a page sent back; anything that is not a whole number is a conflict (-1), never a crash."""
+CHANGED_MEANWHILE = _l("This application changed while you were looking at it. Check what changed, then try "
+                       "again.")
+
+
+def check_version(application: Application, expected_version: Any) -> None:
+    """Refuse a change made from a page that showed another version (no version sent: not checked).
+
+    Anything that is not a whole number is a conflict, never a crash.
+    """
+    if expected_version in (None, ""):
+        return
     try:
-        return int(value)
+        seen = int(expected_version)
     except (TypeError, ValueError):
-        return -1
+        seen = -1
+    if seen != application.version:
+        raise VersionConflict(CHANGED_MEANWHILE)
+
+
+def flush_versioned() -> None:
+    """Flush, turning a concurrent change (the ``UPDATE ... WHERE version = :seen``) into a VersionConflict."""
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        db.session.rollback()
+        raise VersionConflict(CHANGED_MEANWHILE) from error
 
 
 def perform_transition(application: Application, action: str, user: User, *,
@@ -308,6 +330,7 @@ def perform_transition(application: Application, action: str, user: User, *,
     audit event, the timeline entry, any outcome for the recommender and the notifications; the caller
     commits.
     """
+    check_version(application, expected_version)  # first: a stale page is told so, whatever else changed
     transition = transition_for(application, action)
     if transition is None:
         if action not in ACTIONS:
@@ -318,9 +341,6 @@ def perform_transition(application: Application, action: str, user: User, *,
         raise PermissionDenied(_l("You are not allowed to do this."))
     if four_eyes_blocks(transition, application, user):
         raise FourEyesViolation(_l("You recommended this application, so another approver must decide on it."))
-    if expected_version not in (None, "") and _version(expected_version) != application.version:
-        raise VersionConflict(_l("This application changed while you were looking at it. Check what changed, "
-                                 "then try again."))
     cleaned = _check_data(transition, application, data, locale)
     before = audit.snapshot(application, _AUDITED)
     now = utcnow()
@@ -328,12 +348,7 @@ def perform_transition(application: Application, action: str, user: User, *,
     application.status = transition.target
     application.status_changed_at = now
     _apply_effects(transition, application, user, cleaned, now)
-    try:
-        db.session.flush()  # the version check: UPDATE ... WHERE version = :seen
-    except StaleDataError as error:
-        db.session.rollback()
-        raise VersionConflict(_l("This application changed while you were looking at it. Check what changed, "
-                                 "then try again.")) from error
+    flush_versioned()
     if transition.action == "approve" and not commit_budget(application.programme_id, cleaned["amount"]):
         db.session.rollback()
         raise BudgetExceeded(_l("The programme's remaining budget cannot cover this amount. Approve a smaller "
@@ -361,7 +376,7 @@ def _apply_effects(transition: Transition, application: Application, user: User,
     if action == "submit":
         application.submitted_at = now
         if application.applied_year is None:
-            application.applied_year = applications.local_today().year
+            application.applied_year = today().year
     elif action == "start_review" and application.reviewer_id is None:
         application.reviewer_id = user.id
     elif action == "recommend":

@@ -171,7 +171,7 @@ def test_random_query_strings_never_cause_a_server_error(app, client, world, for
 @pytest.mark.parametrize("version", ["", "abc", "1.5", "9" * 30 + "x"])
 def test_withdraw_with_a_version_that_is_not_a_number_is_a_conflict_not_a_crash(app, client, world, version):
     """The short version of the fuzzer's finding: a page whose hidden version field was edited or dropped
-    (no version at all is "not checked", as ``applications.check_version`` treats it)."""
+    (no version at all is "not checked", as ``workflow.check_version`` treats it)."""
     login(client, world.b.owner_id)
     target = f"/organisations/{world.b.org_id}/applications/{world.b.draft_id}/withdraw"
     response = client.post(target, data={"version": version, "confirm": "y"})

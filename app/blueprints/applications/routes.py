@@ -297,7 +297,7 @@ def upload(org_id: int, app_id: int):
             "Documents cannot be added or removed while the application is “%(state)s”.",
             state=application.status.public_label))
     try:
-        service.check_version(application, form.version.data)
+        workflow.check_version(application, form.version.data)
     except workflow.VersionConflict as error:
         return _render(organisation, application, 409, message=error.message)
     problems = _upload_files(application, codes)
@@ -332,7 +332,7 @@ def remove_document(org_id: int, app_id: int, doc_id: int):
     if not form.validate_on_submit():
         return _render(organisation, application, 400)
     try:
-        service.check_version(application, form.version.data)
+        workflow.check_version(application, form.version.data)
         documents.remove(document, _user(), ip=_ip())
         db.session.commit()
     except (documents.UploadRejected, workflow.VersionConflict) as error:
@@ -371,7 +371,7 @@ def resubmit(org_id: int, app_id: int):
     if not form.validate_on_submit():
         return _render(organisation, application, 400, resubmit_form=form)
     try:
-        service.check_version(application, form.version.data)
+        workflow.check_version(application, form.version.data)
     except workflow.VersionConflict as error:
         return _render(organisation, application, 409, resubmit_form=form, message=error.message)
     problems: list[UploadProblem] = []
