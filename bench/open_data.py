@@ -197,10 +197,12 @@ def _seed_applications(rnd: random.Random, org_ids: list[int], quarters: list[in
     app_ids = db.session.scalars(select(Application.id).order_by(Application.id)).all()
     activity_rows = []
     for app_id, times in zip(app_ids, timelines, strict=True):
+        entered = times[0]
         for (action, source, target), moment in zip(path, times, strict=False):
             activity_rows.append({"application_id": app_id, "kind": ActivityKind.TRANSITION, "action": action,
                                   "from_status": source, "to_status": target, "created_at": moment,
-                                  "visibility": Visibility.SHARED})
+                                  "state_entered_at": entered, "visibility": Visibility.SHARED})
+            entered = moment
     for chunk in _chunks(activity_rows):
         db.session.execute(insert(ApplicationActivity), chunk)
     # The programmes' money as the workflow keeps it: committed = approved (still open) + paid (completed).

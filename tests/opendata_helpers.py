@@ -127,10 +127,13 @@ def make_application(organisation: Organisation, programme: Programme, *, submit
     application.status = state
     application.status_changed_at = timeline[-1][3]
     application.updated_at = timeline[-1][3]
+    entered = application.created_at
     for action, source, target, when in timeline:
         db.session.add(ApplicationActivity(application_id=application.id, kind=ActivityKind.TRANSITION,
                                            action=action, from_status=source, to_status=target, created_at=when,
-                                           visibility=Visibility.SHARED, body="Ghi chú nội bộ bí mật"))
+                                           state_entered_at=entered, visibility=Visibility.SHARED,
+                                           body="Ghi chú nội bộ bí mật"))
+        entered = when
     if state in (S.APPROVED, S.COMPLETED):
         programme.committed_vnd = (programme.committed_vnd or 0) + (
             approved_vnd if state is S.APPROVED else (disbursed_vnd or 0))

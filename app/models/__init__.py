@@ -23,7 +23,12 @@ from app.models.catalogue import (
     ProgrammeKind,
     RevisionStatus,
 )
-from app.models.dashboard_facts import DashboardFact, DashboardFactState
+from app.models.dashboard_facts import (
+    DashboardFact,
+    DashboardFactState,
+    DashboardProgressCell,
+    DashboardProgressPair,
+)
 from app.models.invitation import Invitation, InvitationKind
 from app.models.notification import Notification, NotificationPreference
 from app.models.organisation import MemberRole, Membership, Organisation, OrganisationKind, SizeClass
@@ -50,6 +55,8 @@ __all__ = [
     "CostBand",
     "DashboardFact",
     "DashboardFactState",
+    "DashboardProgressCell",
+    "DashboardProgressPair",
     "Invitation",
     "InvitationKind",
     "ItemPhase",

@@ -227,6 +227,9 @@ class ApplicationActivity(db.Model):
     body: Mapped[str | None] = mapped_column(Text)
     document_id: Mapped[int | None] = mapped_column(ForeignKey("application_document.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: For transitions: when the application entered ``from_status``, so the time it spent there is
+    #: ``created_at - state_entered_at`` without pairing timeline rows (the dashboard's medians).
+    state_entered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     actor: Mapped[User | None] = relationship()
     document: Mapped[ApplicationDocument | None] = relationship()

@@ -2,7 +2,9 @@
 
 Staff only, so figures are exact (no suppression; that is for open data). The assessment figures are
 GROUP BYs over ``dashboard_fact``, one narrow row per submitted assessment (``app/models/dashboard_facts.py``),
-instead of joins of assessments, pillar scores and organisations; Python only rolls up the grouped rows.
+instead of joins of assessments, pillar scores and organisations; Python only rolls up the grouped rows. The
+progress table reads pairs of those rows made in advance (``dashboard_progress_pair``), or their sums per kind
+and quarters (``dashboard_progress_cell``) when no commune or sector is chosen.
 Before computing, ``sync_facts`` brings that table up to date: one index-only check, and when submissions
 or profiles changed, the rows of those organisations are computed again (everything, after a deletion or a
 new framework). Results are cached (Redis or this process) under the filters and
@@ -27,7 +29,8 @@ Definitions (also on the page):
 - *Programmes*: budget, committed, paid out and remaining are the programme's own totals (not filtered);
   the application counts are those first submitted in the period by the selected organisations.
 - *Funnel*: those applications by current state; *time in a state* is the median number of days between
-  entering a state and leaving it (from the timeline's transitions), over stays that have ended.
+  entering a state and leaving it (each transition records when the state it leaves was entered), over
+  stays that have ended.
 """
 
 from __future__ import annotations
@@ -43,7 +46,8 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, union
+from markupsafe import Markup
+from sqlalchemy import String, and_, case, delete, func, insert, literal, or_, select, type_coerce, union
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -53,10 +57,20 @@ from app.extensions import db
 from app.models.application import ActivityKind, Application, ApplicationActivity, ApplicationStatus
 from app.models.assessment import Assessment, AssessmentPillarScore, AssessmentStatus
 from app.models.catalogue import Programme
-from app.models.dashboard_facts import LEVEL_BASE, MAX_PILLARS, DashboardFact, DashboardFactState
+from app.models.dashboard_facts import (
+    LEVEL_BASE,
+    MAX_PILLARS,
+    NO_QUARTER_AFTER,
+    NO_QUARTER_BEFORE,
+    DashboardFact,
+    DashboardFactState,
+    DashboardProgressCell,
+    DashboardProgressPair,
+)
 from app.models.organisation import Organisation, OrganisationKind
 from app.models.types import utcnow
 from app.services import frameworks, geo, opendata, sectors
+from app.services.formatting import format_number, format_vnd
 
 S = ApplicationStatus
 #: The funnel's states in workflow order (drafts are the business's own and not counted).
@@ -103,8 +117,10 @@ def quarter_choices(today_quarter: int) -> list[int]:
 # The fact table -------------------------------------------------------------------------------------
 
 F = DashboardFact
+P = DashboardProgressPair
+C = DashboardProgressCell
 #: Bumped when the way fact rows are computed changes: the table is then rebuilt on the next view.
-FACTS_FORMULA = 1
+FACTS_FORMULA = 2
 #: More changed organisations than this (a bulk import): computing every row again is quicker.
 INCREMENTAL_LIMIT = 2000
 _STATE_ID = 1
@@ -170,12 +186,99 @@ def _save_state(layout: str, organisations_seen_at) -> None:
     db.session.execute(statement.on_conflict_do_update(index_elements=["id"], set_=values))
 
 
+def _pair_rows(organisations=None):
+    """INSERT ... SELECT of the progress pairs (``DashboardProgressPair``) from the fact rows, of every
+    organisation or of the ``organisations`` listed."""
+    first, last = aliased(F, name="first"), aliased(F, name="last")
+    slots = range(len(frameworks.current_framework().pillars))
+    query = (
+        select(first.assessment_id, last.assessment_id, first.organisation_id, last.org_kind, last.sector,
+               last.commune_code, first.quarter, first.prev_quarter, last.quarter, last.next_quarter,
+               first.overall_score, last.overall_score, first.overall_level, last.overall_level,
+               *[getattr(first, f"score_{i + 1}") for i in slots], *[getattr(last, f"score_{i + 1}") for i in slots])
+        .join(last, and_(last.organisation_id == first.organisation_id,
+                         or_(last.submitted_at > first.submitted_at,
+                             and_(last.submitted_at == first.submitted_at, last.assessment_id > first.assessment_id))))
+        .where(or_(first.prev_quarter.is_(None), first.prev_quarter < first.quarter),
+               or_(last.next_quarter.is_(None), last.next_quarter > last.quarter))
+    )
+    if organisations is not None:
+        query = query.where(first.organisation_id.in_(organisations))
+    targets = [P.first_assessment_id, P.last_assessment_id, P.organisation_id, P.org_kind, P.sector, P.commune_code,
+               P.first_quarter, P.first_prev_quarter, P.last_quarter, P.last_next_quarter,
+               P.first_overall_score, P.last_overall_score, P.first_overall_level, P.last_overall_level,
+               *[getattr(P, f"first_score_{i + 1}") for i in slots],
+               *[getattr(P, f"last_score_{i + 1}") for i in slots]]
+    return insert(P).from_select(targets, query)
+
+
+def _pair_sums(sign: int = 1) -> tuple[list, list]:
+    """The cell keys and the sums of the pairs (times ``sign``), in ``DashboardProgressCell``'s columns."""
+    keys = [P.org_kind, P.first_quarter, func.coalesce(P.first_prev_quarter, NO_QUARTER_BEFORE), P.last_quarter,
+            func.coalesce(P.last_next_quarter, NO_QUARTER_AFTER)]
+    values = [func.count(), func.count(P.first_overall_score), func.coalesce(func.sum(P.first_overall_score), 0.0),
+              func.count(P.last_overall_score), func.coalesce(func.sum(P.last_overall_score), 0.0),
+              func.count(case((P.last_overall_level > P.first_overall_level, 1)))]
+    pillars = len(frameworks.current_framework().pillars)
+    for i in range(MAX_PILLARS):
+        if i >= pillars:
+            values += [literal(0), literal(0.0), literal(0.0), literal(0)]
+            continue
+        a, b = getattr(P, f"first_score_{i + 1}"), getattr(P, f"last_score_{i + 1}")
+        both = and_(a.is_not(None), b.is_not(None))
+        values += [func.count(case((both, 1))), func.coalesce(func.sum(case((both, a))), 0.0),
+                   func.coalesce(func.sum(case((both, b))), 0.0), func.count(case((and_(both, b > a), 1)))]
+    return keys, [value * sign if sign != 1 else value for value in values]
+
+
+_CELL_KEYS = ("org_kind", "first_quarter", "first_prev_quarter", "last_quarter", "last_next_quarter")
+_CELL_VALUES = ("pairs", "overall_first_n", "overall_first_sum", "overall_last_n", "overall_last_sum", "level_up",
+                *[f"pillar_{i + 1}_{part}" for i in range(MAX_PILLARS) for part in ("n", "first_sum", "last_sum",
+                                                                                    "improved")])
+
+
+def _add_to_cells(organisations: list[int], sign: int) -> None:
+    """Add (``sign`` 1) or subtract (-1) the pairs of these organisations to / from the cells."""
+    keys, values = _pair_sums(sign)
+    query = select(*keys, *values).where(P.organisation_id.in_(organisations)).group_by(*keys)
+    upsert = sqlite_insert if db.engine.dialect.name == "sqlite" else postgresql_insert
+    statement = upsert(C).from_select([*_CELL_KEYS, *_CELL_VALUES], query)
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=list(_CELL_KEYS),
+        set_={name: getattr(C, name) + statement.excluded[name] for name in _CELL_VALUES},
+    ))
+
+
+def _rebuild_all() -> None:
+    db.session.execute(delete(C))
+    db.session.execute(delete(P))
+    db.session.execute(delete(F))
+    db.session.execute(_fact_rows())
+    db.session.execute(_pair_rows())
+    keys, values = _pair_sums()
+    db.session.execute(insert(C).from_select([*_CELL_KEYS, *_CELL_VALUES],
+                                             select(*keys, *values).group_by(*keys)))
+
+
+def _rebuild_organisations(organisations: list[int]) -> None:
+    """Recompute the rows of these organisations (at most ``INCREMENTAL_LIMIT``, well within both databases'
+    limits on bound values): their pairs leave the cells, their rows are computed again, the new pairs join
+    the cells. Every statement uses the same list, so a submission committed in between cannot leave an old
+    row next to a new one."""
+    _add_to_cells(organisations, -1)
+    db.session.execute(delete(P).where(P.organisation_id.in_(organisations)))
+    db.session.execute(delete(F).where(F.organisation_id.in_(organisations)))
+    db.session.execute(_fact_rows(organisations))
+    db.session.execute(_pair_rows(organisations))
+    _add_to_cells(organisations, 1)
+    db.session.execute(delete(C).where(C.pairs <= 0))
+
+
 def rebuild_facts() -> None:
     """Compute every fact row again (a changed framework, a deletion, the benchmark). Commits."""
     seen = db.session.scalar(select(func.max(Organisation.updated_at)))
     _save_state(_layout(), seen)
-    db.session.execute(delete(F))
-    db.session.execute(_fact_rows())
+    _rebuild_all()
     db.session.commit()
 
 
@@ -188,8 +291,9 @@ def sync_facts() -> bool:
     profiles edited since the latest edit already copied, and the layout. Nothing changed: done. Only new
     submissions or edited profiles (the usual case, a submit or a profile form): the rows of those
     organisations are computed again. Anything else (a deletion, a new framework, a bulk import of more
-    than ``INCREMENTAL_LIMIT`` organisations): everything is. The same four statements either way, so a
-    view costs a bounded number of queries. Like ``opendata.data_version`` (the cache key), profile edits
+    than ``INCREMENTAL_LIMIT`` organisations): everything is. The progress pairs follow the fact rows. A
+    handful of statements either way (the incremental path first lists the organisations), so a view costs
+    a bounded number of queries. Like ``opendata.data_version`` (the cache key), profile edits
     are seen through ``updated_at``: an edit whose transaction commits after a sync that already saw a
     later ``updated_at`` is copied at the next full rebuild.
     """
@@ -216,15 +320,12 @@ def sync_facts() -> bool:
     try:
         _save_state(_layout(), profiles_at)
         if full:
-            db.session.execute(delete(F))
-            db.session.execute(_fact_rows())
+            _rebuild_all()
         else:
-            changed = union(
+            _rebuild_organisations(sorted(db.session.scalars(union(
                 select(Assessment.organisation_id).where(*_submitted(), Assessment.id > highest),
                 select(Organisation.id).where(Organisation.updated_at > seen_at),
-            )
-            db.session.execute(delete(F).where(F.organisation_id.in_(changed)))
-            db.session.execute(_fact_rows(changed))
+            ))))
         db.session.commit()
     except (IntegrityError, OperationalError):
         db.session.rollback()
@@ -329,38 +430,64 @@ def _levels(filters: Filters) -> list[dict[str, Any]]:
 
 
 def _progress(filters: Filters) -> list[dict[str, Any]]:
-    """First against latest submission of organisations assessed twice or more in the period."""
-    first, last = aliased(F, name="first"), aliased(F, name="last")
-    later_in_period = first.next_quarter.is_not(None)
-    if filters.end:
-        later_in_period = and_(later_in_period, first.next_quarter <= filters.end)
-    pillars = frameworks.current_framework().pillars
-    aggregates = []
-    for i in range(len(pillars)):
-        a, b = getattr(first, f"score_{i + 1}"), getattr(last, f"score_{i + 1}")
-        both = and_(a.is_not(None), b.is_not(None))
-        aggregates += [func.count(case((both, 1))), func.avg(case((both, a))), func.avg(case((both, b))),
-                       func.count(case((and_(both, b > a), 1)))]
-    aggregates += [func.count(), func.avg(first.overall_score), func.avg(last.overall_score),
-                   func.count(case((last.overall_level > first.overall_level, 1)))]
-    row = db.session.execute(
-        select(*aggregates).select_from(first)
-        .join(last, and_(last.organisation_id == first.organisation_id, *_fact_conditions(filters, last),
-                         _latest_in_period(filters, last)))
-        .where(*_fact_conditions(filters, first), _first_in_period(filters, first), later_in_period)
-    ).one()
+    """First against latest submission of organisations assessed twice or more in the period.
+
+    Each such organisation has exactly one progress pair that is the period's first and latest. Without a
+    commune or sector filter the sums come from the few hundred cells; with one, from the pairs directly.
+    Either way one row of sums in the order of ``_CELL_VALUES``."""
+    if filters.commune or filters.sector:
+        row = _progress_sums_from_pairs(filters)
+    else:
+        conditions = [C.first_prev_quarter < filters.start if filters.start
+                      else C.first_prev_quarter == NO_QUARTER_BEFORE,
+                      C.last_next_quarter > filters.end if filters.end else C.last_next_quarter == NO_QUARTER_AFTER]
+        if filters.start:
+            conditions.append(C.first_quarter >= filters.start)
+        if filters.end:
+            conditions.append(C.last_quarter <= filters.end)
+        if filters.kind:
+            conditions.append(C.org_kind == filters.kind)
+        row = db.session.execute(select(*[func.coalesce(func.sum(getattr(C, name)), 0) for name in _CELL_VALUES])
+                                 .where(*conditions)).one()
+    sums = dict(zip(_CELL_VALUES, row, strict=True))
     rows = []
-    for i, pillar in enumerate(pillars):
-        n, a, b, up = row[4 * i:4 * i + 4]
+    for i, pillar in enumerate(frameworks.current_framework().pillars):
+        n = int(sums[f"pillar_{i + 1}_n"])
         if n:
-            rows.append({"key": pillar.code, "organisations": n, "first_mean": _r(a), "latest_mean": _r(b),
-                         "change": _r(b - a) if a is not None and b is not None else None, "improved": int(up)})
-    n, a, b, up = row[-4:]
-    if n:
-        rows.append({"key": "overall", "organisations": n, "first_mean": _r(a), "latest_mean": _r(b),
-                     "change": _r(b - a) if a is not None and b is not None else None, "improved": int(up or 0),
+            rows.append(_progress_row(pillar.code, n, sums[f"pillar_{i + 1}_first_sum"] / n,
+                                      sums[f"pillar_{i + 1}_last_sum"] / n, sums[f"pillar_{i + 1}_improved"]))
+    if sums["pairs"]:
+        first_n, last_n = int(sums["overall_first_n"]), int(sums["overall_last_n"])
+        rows.append({**_progress_row("overall", int(sums["pairs"]),
+                                     sums["overall_first_sum"] / first_n if first_n else None,
+                                     sums["overall_last_sum"] / last_n if last_n else None, sums["level_up"]),
                      "level_up": True})
     return rows
+
+
+def _progress_sums_from_pairs(filters: Filters):
+    conditions = [or_(P.first_prev_quarter.is_(None), P.first_prev_quarter < filters.start) if filters.start
+                  else P.first_prev_quarter.is_(None),
+                  or_(P.last_next_quarter.is_(None), P.last_next_quarter > filters.end) if filters.end
+                  else P.last_next_quarter.is_(None)]
+    if filters.start:
+        conditions.append(P.first_quarter >= filters.start)
+    if filters.end:
+        conditions.append(P.last_quarter <= filters.end)
+    if filters.commune:
+        conditions.append(P.commune_code == filters.commune)
+    if filters.sector:
+        conditions.append(P.sector == filters.sector)
+    if filters.kind:
+        conditions.append(P.org_kind == filters.kind)
+    _keys, values = _pair_sums()
+    return db.session.execute(select(*values).where(*conditions)).one()
+
+
+def _progress_row(key: str, n: int, first: float | None, latest: float | None, improved: Any) -> dict[str, Any]:
+    return {"key": key, "organisations": n, "first_mean": _r(first), "latest_mean": _r(latest),
+            "change": _r(latest - first) if first is not None and latest is not None else None,
+            "improved": int(improved or 0)}
 
 
 def _r(value: Any) -> float | None:
@@ -382,13 +509,26 @@ def _trend(filters: Filters) -> list[dict[str, Any]]:
     return [{"key": opendata.quarter_label(q), "levels": levels} for q, levels in sorted(per_quarter.items())]
 
 
-def _application_conditions(filters: Filters) -> list:
-    conditions = [Application.status != S.DRAFT, *_org_conditions(filters)]
+def _application_period(filters: Filters) -> list:
+    """Applications sent (not drafts), first sent in the period."""
+    conditions = [Application.status != S.DRAFT]
     if filters.start_at is not None:
         conditions.append(Application.submitted_at >= filters.start_at)
     if filters.end_before is not None:
         conditions.append(Application.submitted_at < filters.end_before)
     return conditions
+
+
+def _selected_applications(filters: Filters, *columns):
+    """``select(*columns)`` of the applications the filters select. A profile filter is an EXISTS on the
+    organisation: read that way, both databases go through the few thousand applications and look each
+    organisation up, where a join let SQLite go through tens of thousands of organisations of a kind."""
+    query = select(*columns).select_from(Application).where(*_application_period(filters))
+    org_conditions = _org_conditions(filters)
+    if org_conditions:
+        query = query.where(select(Organisation.id).where(Organisation.id == Application.organisation_id,
+                                                          *org_conditions).exists())
+    return query
 
 
 def _programmes(filters: Filters) -> list[dict[str, Any]]:
@@ -397,11 +537,9 @@ def _programmes(filters: Filters) -> list[dict[str, Any]]:
     counts = {
         pid: (n, approved, completed)
         for pid, n, approved, completed in db.session.execute(
-            select(Application.programme_id, func.count(),
-                   func.sum(case((Application.status.in_(decided), 1), else_=0)),
-                   func.sum(case((Application.status == S.COMPLETED, 1), else_=0)))
-            .join(Organisation, Organisation.id == Application.organisation_id)
-            .where(*_application_conditions(filters))
+            _selected_applications(filters, Application.programme_id, func.count(),
+                                   func.sum(case((Application.status.in_(decided), 1), else_=0)),
+                                   func.sum(case((Application.status == S.COMPLETED, 1), else_=0)))
             .group_by(Application.programme_id)
         )
     }
@@ -430,33 +568,44 @@ def _days_between(later, earlier):
 
 
 def _funnel(filters: Filters) -> list[dict[str, Any]]:
-    """Applications by current state, and the median days spent in each state (ended stays only)."""
+    """Applications by current state, and the median days spent in each state (ended stays only).
+
+    A stay is a transition out of a timed state: its ``created_at`` less its ``state_entered_at``."""
     by_state = dict(db.session.execute(
-        select(Application.status, func.count())
-        .join(Organisation, Organisation.id == Application.organisation_id)
-        .where(*_application_conditions(filters)).group_by(Application.status)
-    ).all())
-    selected = (select(Application.id).join(Organisation, Organisation.id == Application.organisation_id)
-                .where(*_application_conditions(filters)))
-    left_at = func.lead(ApplicationActivity.created_at).over(
-        partition_by=ApplicationActivity.application_id,
-        order_by=(ApplicationActivity.created_at, ApplicationActivity.id))
-    stays = (select(ApplicationActivity.to_status.label("state"), ApplicationActivity.created_at.label("entered"),
-                    left_at.label("left"))
-             .where(ApplicationActivity.kind == ActivityKind.TRANSITION,
-                    ApplicationActivity.application_id.in_(selected))
-             .subquery("stays"))
-    durations = (select(stays.c.state, _days_between(stays.c.left, stays.c.entered).label("days"))
-                 .where(stays.c.left.is_not(None)).subquery("durations"))
-    timing = {_value(row.state): row for row in db.session.execute(opendata.stats_select(durations, ["state"], "days"))}
+        _selected_applications(filters, Application.status, func.count()).group_by(Application.status)).all())
+    activity = ApplicationActivity
+    stays = select(type_coerce(activity.from_status, String).label("state"),
+                   _days_between(activity.created_at, activity.state_entered_at).label("days")).where(
+        activity.kind == ActivityKind.TRANSITION, activity.from_status.in_(TIMED_STATES),
+        activity.state_entered_at.is_not(None))
+    if filters != Filters():  # no transition leaves a timed state of a draft, so "all" needs no selection
+        stays = stays.where(activity.application_id.in_(_selected_applications(filters, Application.id)))
+    timing = _stay_quartiles(stays.subquery("stays"))
     rows = []
     for state in FUNNEL_STATES:
-        found = timing.get(state.value) if state in TIMED_STATES else None
+        n, median, q3 = timing.get(state.value, (0, None, None)) if state in TIMED_STATES else (0, None, None)
         rows.append({"key": state.value, "applications": int(by_state.get(state, 0)),
-                     "stays": int(found.n) if found else 0,
-                     "median_days": _r(found.median) if found else None,
-                     "q3_days": _r(found.q3) if found else None})
+                     "stays": n, "median_days": _r(median), "q3_days": _r(q3)})
     return rows
+
+
+def _stay_quartiles(stays) -> dict[str, tuple[int, float, float]]:
+    """Per state: the number of stays, their median and third quartile (linear interpolation, as
+    ``percentile_cont``). PostgreSQL computes them; SQLite has no such aggregate, and sorting a few tens of
+    thousands of numbers in Python is quicker than ranking them with a window function there."""
+    state, days = stays.c.state, stays.c.days
+    if db.engine.dialect.name == "postgresql":
+        return {row[0]: (int(row[1]), float(row[2]), float(row[3])) for row in db.session.execute(
+            select(state, func.count(), func.percentile_cont(0.5).within_group(days),
+                   func.percentile_cont(0.75).within_group(days)).group_by(state))}
+    measured: dict[str, list[float]] = defaultdict(list)
+    for key, value in db.session.execute(select(state, days)):
+        measured[key].append(float(value))
+    result = {}
+    for key, values in measured.items():
+        _q1, median, q3 = opendata.quartiles(values)
+        result[key] = (len(values), median, q3)
+    return result
 
 
 def compute(filters: Filters) -> dict[str, Any]:
@@ -515,6 +664,20 @@ class Column:
     kind: str = "int"
 
 
+def display(value: Any, kind: str) -> Markup:
+    """One cell as the page shows it: numbers in Vietnamese format (``1.234``, ``12,5``), a dash for none."""
+    if value is None:
+        return Markup('<span class="muted">—</span>')
+    if kind == "int":
+        return Markup.escape(format_number(value))
+    if kind == "vnd":
+        return Markup.escape(format_vnd(value))
+    if kind in ("score", "days", "percent"):
+        text = f"{value:.1f}".replace(".", ",")
+        return Markup.escape(text) + (Markup("&nbsp;%") if kind == "percent" else "")
+    return Markup.escape(value)
+
+
 @dataclass(frozen=True)
 class Table:
     """A table of the dashboard: its name (the CSV's), caption, columns and rows of display-ready values."""
@@ -523,6 +686,11 @@ class Table:
     caption: Any
     columns: tuple[Column, ...]
     rows: list[dict[str, Any]]
+
+    def cells(self) -> list[list[Markup]]:
+        """Every row's cells formatted for the page (formatting here, not in a template macro per cell,
+        keeps a thousand-cell page quick to render)."""
+        return [[display(row.get(column.key), column.kind) for column in self.columns] for row in self.rows]
 
 
 TABLES = ("kinds", "sectors", "communes", "levels", "progress", "trend", "programmes", "funnel")

@@ -355,7 +355,7 @@ class MaturityCell:
         return self.organisations is None
 
 
-def _quartiles(values: list[float]) -> tuple[float, float, float]:
+def quartiles(values: list[float]) -> tuple[float, float, float]:
     """Quartiles by linear interpolation between ranked values (numpy's default, ``percentile_cont``)."""
     ordered = sorted(values)
     last = len(ordered) - 1
@@ -437,7 +437,7 @@ def _cells_from_members(quarter: int, members: Iterable[OpenDataMember], pillars
         for code in pillars:
             values = [float(m.scores[code]) for m in found if (m.scores or {}).get(code) is not None]
             if values:
-                q1, median, q3 = _quartiles(values)
+                q1, median, q3 = quartiles(values)
                 figures.append([_round(_mean(values)), _round(q1), _round(median), _round(q3)])
             else:
                 figures.append([None, None, None, None])

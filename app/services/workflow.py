@@ -344,7 +344,7 @@ def perform_transition(application: Application, action: str, user: User, *,
     cleaned = _check_data(transition, application, data, locale)
     before = audit.snapshot(application, _AUDITED)
     now = utcnow()
-    previous = application.status
+    previous, entered_previous = application.status, application.status_changed_at
     application.status = transition.target
     application.status_changed_at = now
     _apply_effects(transition, application, user, cleaned, now)
@@ -359,7 +359,7 @@ def perform_transition(application: Application, action: str, user: User, *,
     db.session.add(ApplicationActivity(
         application_id=application.id, kind=ActivityKind.TRANSITION, actor_id=user.id, action=transition.action,
         from_status=previous, to_status=transition.target, body=cleaned["note"], created_at=now,
-        visibility=Visibility.INTERNAL if transition.internal else Visibility.SHARED,
+        state_entered_at=entered_previous, visibility=Visibility.INTERNAL if transition.internal else Visibility.SHARED,
     ))
     audit.record(f"application.{transition.action}", "application", application.id, actor=user, ip=ip,
                  before=before, after=audit.snapshot(application, _AUDITED))
