@@ -16,6 +16,9 @@ database ``dxportal_bench`` on 127.0.0.1, created if missing), on PostgreSQL too
   ``/dashboard/`` cold (its server cache cleared before each request, the fact table up to date, as it is
   after any view following a change) and cached.
 
+On PostgreSQL the database is vacuumed and analysed after the seeding and after the rebuild, as autovacuum
+leaves it in production.
+
 Targets (issue 7): open data p95 <= 200 ms cold and <= 10 ms cached; dashboard p95 <= 300 ms. Prints
 figures only; it asserts nothing about speed.
 """
@@ -236,6 +239,14 @@ def _report(what: str, label: str, timings: list[float], target: float | None) -
           f"p95 {p95:.1f} ms, max {max(timings):.1f} ms{verdict}")
 
 
+def _vacuum_analyze() -> None:
+    """What autovacuum does within a minute of a bulk change: statistics for the planner, and the visibility
+    map that lets index-only scans skip the table. Measuring before it would time a state that passes."""
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE"))
+
+
 def bench(label: str, database_url: str) -> None:
     class BenchConfig(TestConfig):
         SQLALCHEMY_DATABASE_URI = database_url
@@ -256,8 +267,7 @@ def bench(label: str, database_url: str) -> None:
         started = time.perf_counter()
         sizes = seed(random.Random(7))  # noqa: S311
         if database_url.startswith("postgresql"):
-            db.session.execute(text("ANALYZE"))
-            db.session.commit()
+            _vacuum_analyze()
         seeded = time.perf_counter() - started
         staff = User(email="bench-staff@so.gov.vn", full_name="Bench", confirmed_at=dt.datetime.now(dt.UTC),
                      password_hash=hash_password("bench-password-1"))
@@ -313,8 +323,7 @@ def bench(label: str, database_url: str) -> None:
         print(f"{label}: dashboard fact table rebuilt in full ({sizes['assessments']:,} rows) in "
               f"{(time.perf_counter() - started) * 1000:.0f} ms")
         if database_url.startswith("postgresql"):
-            db.session.execute(text("ANALYZE dashboard_fact"))
-            db.session.commit()
+            _vacuum_analyze()
     for url in ("/dashboard/", "/dashboard/?start=2026-Q1&end=2026-Q4&kind=household_business"):
         _timed(staff_client, url, 2, clear_dashboard)
         _report(f"dashboard {url} cold (server cache cleared before each request, fact table up to date)", label,

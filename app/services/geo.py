@@ -152,16 +152,22 @@ def is_valid(code: str | None) -> bool:
     return find(code) is not None
 
 
-def kind_label(kind: str) -> str:
-    """The unit kind in the interface language (the data holds the Vietnamese word)."""
+def _kind_labels() -> dict[str, str]:
     from flask_babel import gettext as _
 
-    return {"xã": _("commune"), "phường": _("ward"), "đặc khu": _("special zone")}.get(kind, kind)
+    return {"xã": _("commune"), "phường": _("ward"), "đặc khu": _("special zone")}
+
+
+def kind_label(kind: str) -> str:
+    """The unit kind in the interface language (the data holds the Vietnamese word)."""
+    return _kind_labels().get(kind, kind)
 
 
 def choices() -> list[tuple[str, str]]:
-    """``(code, "Tịnh Khê (xã)")`` pairs, name first so typing a letter in the list finds it."""
-    return [(unit.code, f"{unit.name} ({kind_label(unit.kind)})") for unit in communes()]
+    """``(code, "Tịnh Khê (xã)")`` pairs, name first so typing a letter in the list finds it (the three
+    kind labels are translated once, not once per commune: every filter form builds this list)."""
+    labels = _kind_labels()
+    return [(unit.code, f"{unit.name} ({labels.get(unit.kind, unit.kind)})") for unit in communes()]
 
 
 def commune_name(code: str | None) -> str | None:

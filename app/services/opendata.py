@@ -328,7 +328,7 @@ def _value(kind: Any) -> str | None:
     return getattr(kind, "value", kind)
 
 
-def _tune_for_aggregates() -> None:
+def tune_for_aggregates() -> None:
     """Let PostgreSQL sort a few hundred thousand scores in memory for this transaction, without JIT start-up."""
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("SET LOCAL work_mem = '64MB'"))
@@ -485,7 +485,7 @@ def publish_quarter(quarter: int, source: dict[str, int] | None = None) -> bool:
                 db.session.rollback()
                 return False
             snapshot = existing
-        _tune_for_aggregates()
+        tune_for_aggregates()
         cells = _compute_quarter(quarter, start, end)
         snapshot.cells = cells
         snapshot.source = source
@@ -904,7 +904,7 @@ def forget_results() -> None:
 # Data version and rendering --------------------------------------------------------------------------
 
 
-def _digest(*parts: Any) -> str:
+def digest(*parts: Any) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
 
 
@@ -913,7 +913,7 @@ def _labels_digest() -> str:
     with a deployment, so they are read once per process."""
     global _labels
     if _labels is None:
-        _labels = _digest([(u.code, u.full_name) for u in geo.communes()],
+        _labels = digest([(u.code, u.full_name) for u in geo.communes()],
                           [(k, s.name("vi"), s.name("en")) for k, s in sectors.load_sections().items()],
                           [(p.code, p.name.vi, p.name.en) for p in _pillars()], KIND_NAMES)
     return _labels
@@ -932,7 +932,7 @@ def dataset_version(name: str) -> str:
     """
     if name == "maturity":
         _written, heads = _ensure_published()
-        return _digest(name, FORMULA_VERSION, MIN_CELL, frameworks.current_framework().ref, _labels_digest(),
+        return digest(name, FORMULA_VERSION, MIN_CELL, frameworks.current_framework().ref, _labels_digest(),
                        [(q, d) for q, d, _s in heads])
     until = published_until()
     if name == "uptake":
@@ -947,7 +947,7 @@ def dataset_version(name: str) -> str:
             .where(Application.completed_at < until),
             select(literal("g"), func.count(), func.max(Programme.updated_at), func.sum(Programme.id)),
         )).all()
-        return _digest(name, FORMULA_VERSION, MIN_CELL, until.isoformat(), _labels_digest(),
+        return digest(name, FORMULA_VERSION, MIN_CELL, until.isoformat(), _labels_digest(),
                        sorted((str(r[0]), int(r[1] or 0), str(r[2]), int(r[3] or 0)) for r in rows))
     raise KeyError(name)
 
@@ -967,7 +967,7 @@ def data_version() -> str:
         select(literal("p"), func.count(), func.max(Application.updated_at)),
         select(literal("g"), func.count(), func.max(Programme.updated_at)),
     )).all()
-    return _digest(FORMULA_VERSION, MIN_CELL, frameworks.current_framework().ref, published_until().isoformat(),
+    return digest(FORMULA_VERSION, MIN_CELL, frameworks.current_framework().ref, published_until().isoformat(),
                    sorted((str(r[0]), int(r[1] or 0), str(r[2])) for r in rows))
 
 
