@@ -141,7 +141,8 @@ class DashboardProgressCell(db.Model):
     The progress table without a commune or sector filter (the dashboard as it opens, a period, a kind) sums
     a few hundred of these rows instead of aggregating tens of thousands of pairs; with a commune or sector
     filter it reads the pairs. ``services.dashboard`` keeps the sums in step: the pairs of organisations it
-    recomputes are subtracted before and added after, and cells that count no pair are deleted.
+    recomputes are subtracted before and added after, and cells that count no pair are deleted (sums kept
+    that way can differ from a fresh sum in the last bits of a float; the page shows one decimal).
     """
 
     __tablename__ = "dashboard_progress_cell"

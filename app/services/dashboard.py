@@ -342,14 +342,15 @@ def sync_facts() -> bool:
 
     One query compares the table with its sources: submitted assessments up to the highest id in the table
     against the rows (count and a checksum of the ids), the number of submissions with a higher id, the
-    profiles edited since the latest edit already copied, and the layout. Nothing changed: done. Only new
-    submissions or edited profiles (the usual case, a submit or a profile form): the rows of those
-    organisations are computed again. Anything else (a deletion, a new framework, a bulk import of more
-    than ``INCREMENTAL_LIMIT`` organisations): everything is. The progress pairs follow the fact rows. A
-    handful of statements either way (the incremental path first lists the organisations), so a view costs
-    a bounded number of queries. Like ``opendata.data_version`` (the cache key), profile edits
-    are seen through ``updated_at``: an edit whose transaction commits after a sync that already saw a
-    later ``updated_at`` is copied at the next full rebuild.
+    profiles edited since the latest edit already copied, and the layout. Nothing changed: done. Otherwise
+    the organisations concerned are listed: those with a submission above the highest id or an edited
+    profile (the usual case, a submit or a profile form) and, only when the count or checksum differ, those
+    with a submission missing from the table (a draft started before others and sent after them, so its id
+    is below the highest) or a row whose assessment is gone (a deletion); their rows, pairs and cells are
+    computed again. Everything is only for a new layout (formula, framework) or more than
+    ``INCREMENTAL_LIMIT`` organisations (a bulk import). A bounded number of statements either way. Like
+    ``opendata.data_version`` (the cache key), profile edits are seen through ``updated_at``: an edit whose
+    transaction commits after a sync that already saw a later ``updated_at`` is copied at the next rebuild.
     """
     fact_max = select(func.coalesce(func.max(F.assessment_id), 0)).scalar_subquery()
     old = Assessment.id <= fact_max
@@ -367,25 +368,36 @@ def sync_facts() -> bool:
         seen,
     )).one()
     old_count, old_sum, new_count, fact_count, fact_sum, highest, profiles_at, edited, layout, seen_at = check
-    full = layout != _layout() or seen_at is None or (old_count, old_sum) != (fact_count, fact_sum) \
-        or new_count + edited > INCREMENTAL_LIMIT
-    if not full and not new_count and not edited:
+    mismatch = (old_count, old_sum) != (fact_count, fact_sum)
+    full = layout != _layout() or seen_at is None or new_count + edited > INCREMENTAL_LIMIT
+    if not full and not new_count and not edited and not mismatch:
         return True
     try:
         _save_state(_layout(), profiles_at)
-        if full:
+        organisations = [] if full else _changed_organisations(highest, seen_at, mismatch)
+        if full or len(organisations) > INCREMENTAL_LIMIT:
             _rebuild_all()
         else:
-            _rebuild_organisations(sorted(db.session.scalars(union(
-                select(Assessment.organisation_id).where(*_submitted(), Assessment.id > highest),
-                select(Organisation.id).where(Organisation.updated_at > seen_at),
-            ))))
+            _rebuild_organisations(organisations)
         db.session.commit()
     except (IntegrityError, OperationalError):
         db.session.rollback()
         current_app.logger.warning("dashboard facts not brought up to date", exc_info=True)
         return False
     return True
+
+
+def _changed_organisations(highest: int, seen_at, mismatch: bool) -> list[int]:
+    """The organisations whose rows must be computed again (see ``sync_facts``)."""
+    changed = [select(Assessment.organisation_id).where(*_submitted(), Assessment.id > highest),
+               select(Organisation.id).where(Organisation.updated_at > seen_at)]
+    if mismatch:
+        changed.append(select(Assessment.organisation_id).where(
+            *_submitted(), Assessment.id <= highest,
+            ~select(F.assessment_id).where(F.assessment_id == Assessment.id).exists()))
+        changed.append(select(F.organisation_id).where(
+            ~select(Assessment.id).where(Assessment.id == F.assessment_id, *_submitted()).exists()))
+    return sorted(db.session.scalars(union(*changed)))
 
 
 # Queries ---------------------------------------------------------------------------------------------
