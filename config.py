@@ -113,6 +113,9 @@ class Config:
     RATELIMIT_API_SCORE = os.environ.get("RATELIMIT_API_SCORE", "60 per minute")
     #: Per-address limit of POST /api/v1/recommendations/preview (it runs the recommender, so lower).
     RATELIMIT_API_PREVIEW = os.environ.get("RATELIMIT_API_PREVIEW", "30 per minute")
+    #: Per-address limit of the public page that checks a printed plan's verification code (40-bit codes:
+    #: this keeps guessing hopeless).
+    RATELIMIT_VERIFY = os.environ.get("RATELIMIT_VERIFY", "20 per minute;200 per day")
     API_MAX_BODY_BYTES = _env_int("API_MAX_BODY_BYTES", 64 * 1024)
     #: Per-token limit of the token-protected API endpoints (each integration has its own budget).
     RATELIMIT_API_TOKEN = os.environ.get("RATELIMIT_API_TOKEN", "300 per minute")

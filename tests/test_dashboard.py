@@ -494,3 +494,11 @@ def test_a_late_submission_and_a_deletion_are_synced_without_recomputing_everyth
         dashboard.rebuild_facts()
     assert _full_rebuild(rebuilt)  # the helper does see a full rebuild
     assert _fact_rows() == synced
+
+
+def test_names_in_the_tables_are_escaped(staff_client, known):
+    make_programme(code="DX-XSS", name={"vi": "<b>x</b>", "en": "<script>alert(1)</script> & Co"})
+    db.session.commit()
+    page = staff_client.get("/dashboard/").get_data(as_text=True)  # the staff member reads English
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in page

@@ -627,6 +627,19 @@ def new_verification_code() -> str:
             return code
 
 
+def normalise_verification_code(raw: str | None) -> str | None:
+    """What a person typed (``k7qx 2m9p``, ``K7QX-2M9P``) as a stored code, or None when it cannot be one."""
+    characters = "".join(ch for ch in (raw or "").upper() if not ch.isspace() and ch not in "-–.")
+    if len(characters) != 8 or any(ch not in CODE_ALPHABET for ch in characters):
+        return None
+    return f"{characters[:4]}-{characters[4:]}"
+
+
+def find_by_verification_code(code: str) -> ActionPlan | None:
+    """The plan printed with ``code`` (already normalised)."""
+    return db.session.scalar(select(ActionPlan).where(ActionPlan.verification_code == code))
+
+
 def current_plan(organisation: Organisation) -> ActionPlan | None:
     """The organisation's newest plan that has not been superseded."""
     return db.session.scalar(
@@ -1186,7 +1199,7 @@ def printable(plan: ActionPlan, locale: str, recommendations: Recommendations | 
     """The plan as plain data for the PDF: no ORM objects, every text NFC-normalised and in ``locale``.
 
     Shape (keys may be added, never renamed): ``locale``; ``organisation`` {name, kind_label, commune,
-    sector_label, tax_code}; ``plan`` {id, version, date, verification_code, url, status_label};
+    sector_label, tax_code}; ``plan`` {id, version, date, verification_code, url, verify_url, status_label};
     ``assessment`` {date, overall_score, overall_level, level_name}; ``summary`` (3-5 sentences);
     ``radar_svg``; ``pillars`` [{code, name, score, level, target_level, level_name, target_level_name}];
     ``phases`` [{code, title, months, items [{pillar_name, action, why, owner, due, cost_band_label, help,
@@ -1231,6 +1244,7 @@ def printable(plan: ActionPlan, locale: str, recommendations: Recommendations | 
                 "date": format_date(plan.created_at),
                 "verification_code": plan.verification_code,
                 "url": portal_url("plans.show", org_id=organisation.id, plan_id=plan.id),
+                "verify_url": portal_url("printing.verify"),
                 "status_label": str(plan.status.label),
             },
             "assessment": {

@@ -44,7 +44,7 @@ SHORT_STEPS = _steps("short")
 FULL_STEPS = _steps("full")
 
 PAGE_NAMES = (
-    "home", "register", "register-errors", "log-in", "log-in-error", "open-data",
+    "home", "register", "register-errors", "log-in", "log-in-error", "open-data", "verify",
     "assessment", *(f"short-step-{n}" for n in range(1, SHORT_STEPS + 1)), "assessment-review",
     "results", "recommendations", "application-start", "application-form", "plan",
     *(f"full-step-{n}" for n in range(1, FULL_STEPS + 1)), "application-info-requested",
@@ -121,6 +121,7 @@ def _discover(open_page, server) -> list[Visit]:
         Visit("log-in", None, "/auth/login"),
         Visit("log-in-error", None, "/auth/login", action=_log_in_wrongly),
         Visit("open-data", None, "/open-data/"),
+        Visit("verify", None, "/verify"),
     ]
 
     # A household business on a phone: the short track, results, recommendations, applying, the plan.

@@ -4,6 +4,8 @@
   download), else a page saying it is being prepared (which reloads itself) or offering to prepare
   it; POST queues the render (an RQ job when ``REDIS_URL`` is set, done at once in the embedded mode)
   and comes back to the GET. Members of the organisation only; anyone else gets 404.
+- ``/verify``: public; anyone holding a printed plan types its verification code and sees whether the
+  portal issued it (organisation, version, date, whether a newer version replaced it).
 - ``/organisations/<org_id>/applications/<app_id>/decision-letter.pdf``: the decision letter, for
   the applying organisation's members; ``/review/applications/<app_id>/decision-letter.pdf``: the same
   for department staff (reviewer, approver, admin).
@@ -19,17 +21,18 @@ import io
 
 from flask import abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
+from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from app.blueprints.printing import bp
-from app.blueprints.printing.forms import PrepareForm
-from app.extensions import db
+from app.blueprints.printing.forms import PrepareForm, VerifyForm
+from app.extensions import db, limiter
 from app.models.application import Application
 from app.models.organisation import Organisation
 from app.models.plan import ActionPlan
-from app.security import login_required, staff_required
-from app.services import letters, organisations, pdf_cache
+from app.security import login_required, public, staff_required
+from app.services import letters, organisations, pdf_cache, plans
 
 PLAN_TEMPLATE = "plan"
 #: Seconds between two reloads of the "being prepared" page.
@@ -56,8 +59,6 @@ def _plan_or_404(organisation: Organisation, plan_id: int) -> ActionPlan:
 
 def plan_print_data(plan: ActionPlan, locale: str) -> dict:
     """What the printed plan shows (``plans.printable``), in ``locale``."""
-    from app.services import plans
-
     return plans.printable(plan, locale)
 
 
@@ -185,3 +186,18 @@ def business_letter(org_id: int, app_id: int):
 def staff_letter(app_id: int):
     """The same letter for department staff, from the review pages."""
     return _letter(letters.find_application(app_id))
+
+
+@bp.route("/verify")
+@public
+@limiter.limit(lambda: current_app.config["RATELIMIT_VERIFY"], key_func=get_remote_address, scope="verify")
+def verify():
+    """Check a printed plan's verification code: 400 when it cannot be a code, 404 when no plan has it."""
+    form = VerifyForm(request.args)
+    if "code" not in request.args:
+        return render_template("printing/verify.html", form=form, plan=None, searched=False)
+    if not form.validate():
+        return render_template("printing/verify.html", form=form, plan=None, searched=True), 400
+    plan = plans.find_by_verification_code(form.normalised)
+    return render_template("printing/verify.html", form=form, plan=plan, searched=True,
+                           code=form.normalised), 200 if plan else 404
