@@ -83,6 +83,19 @@ def test_real_files_are_accepted_and_stored_with_a_random_name(draft, folder, co
     assert [p.name for p in folder.iterdir()] == [document.stored_name]
 
 
+def test_a_file_whose_row_is_never_committed_is_not_left_behind(draft, folder):
+    """A version conflict or a database error after the upload rolls the row back: the file goes with it.
+    A committed upload keeps its file, and a later rollback does not touch it."""
+    kept = _upload(draft, PDF_BYTES, "giữ lại.pdf")
+    user = draft.organisation.memberships[0].user
+    lost = documents.upload(draft, "QUOTE", io.BytesIO(PNG_BYTES), "mất.png", user, check_state=False)
+    assert (folder / lost.stored_name).exists()
+    db.session.rollback()
+    assert sorted(p.name for p in folder.iterdir()) == [kept.stored_name]
+    db.session.rollback()
+    assert (folder / kept.stored_name).read_bytes() == PDF_BYTES
+
+
 def test_a_png_named_pdf_is_kept_as_the_png_it_is(draft, folder):
     document = _upload(draft, PNG_BYTES, "scan.pdf")
     assert document.content_type == "image/png" and document.stored_name.endswith(".png")

@@ -23,7 +23,8 @@ from typing import IO, Any
 
 from flask import abort, current_app, send_file
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.extensions import db
 from app.models.application import (
@@ -266,6 +267,24 @@ def store(stream: IO[bytes], limit: int | None = None) -> StoredFile:
         raise
 
 
+#: ``Session.info`` key: files stored by ``upload`` in the session's current transaction.
+_STORED_IN_TRANSACTION = "documents_stored_in_transaction"
+
+
+@event.listens_for(Session, "after_commit")
+def _files_now_belong_to_their_rows(session: Session) -> None:
+    session.info.pop(_STORED_IN_TRANSACTION, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _discard_files_of_a_failed_transaction(session: Session, transaction: SessionTransaction) -> None:
+    """A file whose row was never committed (a version conflict, a database error) is deleted, not left
+    orphaned in the upload folder. ``after_commit`` (which runs first) has taken the list when it was."""
+    if transaction.parent is None:
+        for path in session.info.pop(_STORED_IN_TRANSACTION, ()):
+            path.unlink(missing_ok=True)
+
+
 # What may be uploaded when ------------------------------------------------------------------------
 
 
@@ -316,6 +335,7 @@ def upload(application: Application, code: str, stream: IO[bytes], filename: str
     except UploadRejected as error:
         error.filename = sanitize_filename(filename)
         raise
+    db.session.info.setdefault(_STORED_IN_TRANSACTION, []).append(upload_folder() / stored.stored_name)
     document = ApplicationDocument(
         application_id=application.id, code=code,
         original_name=sanitize_filename(filename, stored.stored_name.rsplit(".", 1)[-1]),

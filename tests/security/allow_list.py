@@ -41,6 +41,8 @@ ALLOW_LIST: dict[str, str] = {
     "catalogue.programme": PUBLIC,
     "opendata.index": PUBLIC,  # anonymised statistics (small groups suppressed)
     "opendata.download": PUBLIC,
+    # The plan's organisation, version and date, only for whoever types its printed 40-bit code (rate-limited).
+    "printing.verify": PUBLIC,
     "api.docs": PUBLIC,
     "api.openapi_json": PUBLIC,
     "api.current_framework_view": PUBLIC,

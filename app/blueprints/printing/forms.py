@@ -12,7 +12,7 @@ class PrepareForm(FlaskForm):
     """"Prepare the PDF": a button, so only the CSRF token is checked."""
 
 
-class VerifyForm(FlaskForm):
+class VerifySearchForm(FlaskForm):
     """The code printed on a plan. A GET search that changes nothing, so it carries no CSRF token."""
 
     class Meta:

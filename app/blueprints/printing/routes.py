@@ -26,7 +26,7 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from app.blueprints.printing import bp
-from app.blueprints.printing.forms import PrepareForm, VerifyForm
+from app.blueprints.printing.forms import PrepareForm, VerifySearchForm
 from app.extensions import db, limiter
 from app.models.application import Application
 from app.models.organisation import Organisation
@@ -193,7 +193,7 @@ def staff_letter(app_id: int):
 @limiter.limit(lambda: current_app.config["RATELIMIT_VERIFY"], key_func=get_remote_address, scope="verify")
 def verify():
     """Check a printed plan's verification code: 400 when it cannot be a code, 404 when no plan has it."""
-    form = VerifyForm(request.args)
+    form = VerifySearchForm(request.args)
     if "code" not in request.args:
         return render_template("printing/verify.html", form=form, plan=None, searched=False)
     if not form.validate():
