@@ -3,7 +3,8 @@
 
 def post_worker_init(worker):
     """Load the recommender (scikit-learn, the model file, the catalogue snapshot: about 1.2 s of CPU)
-    before the first visitor, so nobody waits seconds for the first recommendations page."""
+    before the first visitor, so nobody waits seconds for the first recommendations page; then settle the
+    worker's garbage collector (``app.worker.settle``)."""
     app = worker.wsgi
     if not hasattr(app, "app_context"):
         return
@@ -17,3 +18,6 @@ def post_worker_init(worker):
             app.logger.exception("Could not warm the recommender")
         finally:
             db.session.remove()
+    from app.worker import settle
+
+    settle()

@@ -59,6 +59,7 @@ from app.models import (
 )
 from app.services import dashboard, frameworks, geo, opendata
 from app.services.passwords import hash_password
+from app.worker import settle
 from bench.common import ensure_pg_database, percentile
 from config import TestConfig, normalise_database_url
 
@@ -304,6 +305,7 @@ def bench(label: str, database_url: str) -> None:
         with app.app_context():
             dashboard.clear_cache()
 
+    settle()  # as gunicorn.conf.py settles each worker before it serves
     anonymous = app.test_client()
     for dataset in opendata.DATASETS:
         url = f"/open-data/{dataset}.json?lang=vi"
