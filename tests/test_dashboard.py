@@ -502,3 +502,14 @@ def test_names_in_the_tables_are_escaped(staff_client, known):
     page = staff_client.get("/dashboard/").get_data(as_text=True)  # the staff member reads English
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in page
+
+
+def test_warming_compiles_the_sync_without_changing_anything(app, known):
+    assert dashboard.sync_facts()
+    before = _fact_rows()
+    dashboard.warm()
+    assert _fact_rows() == before
+    submit(make_org("enterprise", "C", known["commune_b"]), at(2026, 6, 3), 70)
+    db.session.commit()
+    assert dashboard.sync_facts()
+    assert len(_fact_rows()) > len(before)
