@@ -8,11 +8,9 @@ PostgreSQL too. Prints figures only; it asserts nothing about speed.
 
 from __future__ import annotations
 
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -37,12 +35,11 @@ from app.models.types import utcnow
 from app.services import assessments, frameworks
 from app.services.passwords import hash_password
 from bench.assessment_scoring import bench_track
-from bench.common import ensure_pg_database, percentile
-from config import TestConfig, normalise_database_url
+from bench.common import on_sqlite_and_postgresql, percentile
+from config import TestConfig
 
 PEERS = 10_000
 REQUESTS = 300
-DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/dxportal_bench"
 
 
 
@@ -142,13 +139,7 @@ def main() -> None:
         per_second, _mean = bench_track(framework, track, 5000, rnd)
         print(f"scoring, {track} track ({len(framework.questions_for(track))} questions): "
               f"{per_second:,.0f} assessments/s")
-    with tempfile.TemporaryDirectory() as directory:
-        bench_results_page("SQLite", f"sqlite:///{Path(directory) / 'bench.sqlite3'}")
-    pg_url = normalise_database_url(os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG))
-    if ensure_pg_database(pg_url):
-        bench_results_page("PostgreSQL", pg_url)
-    else:
-        print("results page, PostgreSQL: skipped (no server at BENCH_DATABASE_URL)")
+    on_sqlite_and_postgresql(bench_results_page, "results page")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
 
 def percentile(values: list[float], fraction: float) -> float:
     """The nearest-rank percentile (``fraction`` 0.95 for p95) of ``values``."""
@@ -21,3 +26,20 @@ def ensure_pg_database(url: str) -> bool:
     except psycopg.OperationalError:
         return False
     return True
+
+
+#: Where a benchmark fills PostgreSQL unless BENCH_DATABASE_URL says otherwise (created when missing).
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/dxportal_bench"
+
+
+def on_sqlite_and_postgresql(run: Callable[[str, str], None], what: str) -> None:
+    """``run(label, database_url)`` on a temporary SQLite file, then on PostgreSQL when it answers."""
+    from config import normalise_database_url
+
+    with tempfile.TemporaryDirectory() as directory:
+        run("SQLite", f"sqlite:///{Path(directory) / 'bench.sqlite3'}")
+    pg_url = normalise_database_url(os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG))
+    if ensure_pg_database(pg_url):
+        run("PostgreSQL", pg_url)
+    else:
+        print(f"{what}, PostgreSQL: skipped (no server at BENCH_DATABASE_URL)")

@@ -30,7 +30,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -60,8 +59,8 @@ from app.models import (
 from app.services import dashboard, frameworks, geo, opendata
 from app.services.passwords import hash_password
 from app.worker import settle
-from bench.common import ensure_pg_database, percentile
-from config import TestConfig, normalise_database_url
+from bench.common import on_sqlite_and_postgresql, percentile
+from config import TestConfig
 
 ASSESSMENTS = int(os.environ.get("BENCH_ASSESSMENTS", 100_000))
 ORGANISATIONS = int(os.environ.get("BENCH_ORGANISATIONS", 60_000))
@@ -70,7 +69,6 @@ QUARTERS = 8
 #: Enough cold requests for the 95th percentile to be more than the slowest one or two.
 COLD_REQUESTS = int(os.environ.get("BENCH_COLD_REQUESTS", 30))
 CACHED_REQUESTS = int(os.environ.get("BENCH_CACHED_REQUESTS", 300))
-DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/dxportal_bench"
 
 #: Rough shares of VSIC sections among small businesses (trade, manufacturing, food and lodging lead).
 SECTOR_WEIGHTS = {"G": 34, "C": 12, "I": 11, "A": 8, "F": 6, "H": 5, "S": 5, "M": 3, "N": 3, "J": 2, "P": 2,
@@ -338,13 +336,7 @@ def bench(label: str, database_url: str) -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as directory:
-        bench("SQLite", f"sqlite:///{Path(directory) / 'bench.sqlite3'}")
-    pg_url = normalise_database_url(os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG))
-    if ensure_pg_database(pg_url):
-        bench("PostgreSQL", pg_url)
-    else:
-        print("open data, PostgreSQL: skipped (no server at BENCH_DATABASE_URL)")
+    on_sqlite_and_postgresql(bench, "open data")
 
 
 if __name__ == "__main__":

@@ -424,19 +424,25 @@ def _org_conditions(filters: Filters) -> list:
     return conditions
 
 
+def _profile_conditions(filters: Filters, rows) -> list:
+    """Rows (facts, pairs, cells) of organisations of the chosen commune, sector and kind."""
+    conditions = []
+    if filters.commune:
+        conditions.append(rows.commune_code == filters.commune)
+    if filters.sector:
+        conditions.append(rows.sector == filters.sector)
+    if filters.kind:
+        conditions.append(rows.org_kind == filters.kind)
+    return conditions
+
+
 def _fact_conditions(filters: Filters, fact=F) -> list:
     """Fact rows of the selected organisations submitted in the period."""
-    conditions = []
+    conditions = _profile_conditions(filters, fact)
     if filters.start:
         conditions.append(fact.quarter >= filters.start)
     if filters.end:
         conditions.append(fact.quarter <= filters.end)
-    if filters.commune:
-        conditions.append(fact.commune_code == filters.commune)
-    if filters.sector:
-        conditions.append(fact.sector == filters.sector)
-    if filters.kind:
-        conditions.append(fact.org_kind == filters.kind)
     return conditions
 
 
@@ -512,50 +518,33 @@ def _progress(filters: Filters) -> list[dict[str, Any]]:
     commune or sector filter the sums come from the few hundred cells; with one, from the pairs directly.
     Either way one row of sums in the order of ``_CELL_VALUES``."""
     if filters.commune or filters.sector:
-        row = _progress_sums_from_pairs(filters)
+        rows, sums = P, _statements().pair_sums
+        before = func.coalesce(P.first_prev_quarter, NO_QUARTER_BEFORE)
+        after = func.coalesce(P.last_next_quarter, NO_QUARTER_AFTER)
     else:
-        conditions = [C.first_prev_quarter < filters.start if filters.start
-                      else C.first_prev_quarter == NO_QUARTER_BEFORE,
-                      C.last_next_quarter > filters.end if filters.end else C.last_next_quarter == NO_QUARTER_AFTER]
-        if filters.start:
-            conditions.append(C.first_quarter >= filters.start)
-        if filters.end:
-            conditions.append(C.last_quarter <= filters.end)
-        if filters.kind:
-            conditions.append(C.org_kind == filters.kind)
-        row = db.session.execute(select(*_statements().progress_sums).where(*conditions)).one()
-    sums = dict(zip(_CELL_VALUES, row, strict=True))
-    rows = []
-    for i, pillar in enumerate(frameworks.current_framework().pillars):
-        n = int(sums[f"pillar_{i + 1}_n"])
-        if n:
-            rows.append(_progress_row(pillar.code, n, sums[f"pillar_{i + 1}_first_sum"] / n,
-                                      sums[f"pillar_{i + 1}_last_sum"] / n, sums[f"pillar_{i + 1}_improved"]))
-    if sums["pairs"]:
-        first_n, last_n = int(sums["overall_first_n"]), int(sums["overall_last_n"])
-        rows.append({**_progress_row("overall", int(sums["pairs"]),
-                                     sums["overall_first_sum"] / first_n if first_n else None,
-                                     sums["overall_last_sum"] / last_n if last_n else None, sums["level_up"]),
-                     "level_up": True})
-    return rows
-
-
-def _progress_sums_from_pairs(filters: Filters):
-    conditions = [or_(P.first_prev_quarter.is_(None), P.first_prev_quarter < filters.start) if filters.start
-                  else P.first_prev_quarter.is_(None),
-                  or_(P.last_next_quarter.is_(None), P.last_next_quarter > filters.end) if filters.end
-                  else P.last_next_quarter.is_(None)]
+        rows, sums = C, _statements().progress_sums
+        before, after = C.first_prev_quarter, C.last_next_quarter
+    conditions = [before < filters.start if filters.start else before == NO_QUARTER_BEFORE,
+                  after > filters.end if filters.end else after == NO_QUARTER_AFTER,
+                  *_profile_conditions(filters, rows)]
     if filters.start:
-        conditions.append(P.first_quarter >= filters.start)
+        conditions.append(rows.first_quarter >= filters.start)
     if filters.end:
-        conditions.append(P.last_quarter <= filters.end)
-    if filters.commune:
-        conditions.append(P.commune_code == filters.commune)
-    if filters.sector:
-        conditions.append(P.sector == filters.sector)
-    if filters.kind:
-        conditions.append(P.org_kind == filters.kind)
-    return db.session.execute(select(*_statements().pair_sums).where(*conditions)).one()
+        conditions.append(rows.last_quarter <= filters.end)
+    totals = dict(zip(_CELL_VALUES, db.session.execute(select(*sums).where(*conditions)).one(), strict=True))
+    result = []
+    for i, pillar in enumerate(frameworks.current_framework().pillars):
+        n = int(totals[f"pillar_{i + 1}_n"])
+        if n:
+            result.append(_progress_row(pillar.code, n, totals[f"pillar_{i + 1}_first_sum"] / n,
+                                        totals[f"pillar_{i + 1}_last_sum"] / n, totals[f"pillar_{i + 1}_improved"]))
+    if totals["pairs"]:
+        first_n, last_n = int(totals["overall_first_n"]), int(totals["overall_last_n"])
+        result.append({**_progress_row("overall", int(totals["pairs"]),
+                                       totals["overall_first_sum"] / first_n if first_n else None,
+                                       totals["overall_last_sum"] / last_n if last_n else None, totals["level_up"]),
+                       "level_up": True})
+    return result
 
 
 def _progress_row(key: str, n: int, first: float | None, latest: float | None, improved: Any) -> dict[str, Any]:

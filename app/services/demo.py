@@ -242,8 +242,9 @@ DEMO_APPLICATION_PATHS = (
 )
 
 
-def _demo_pdf(title: str) -> bytes:
-    """A one-page PDF standing in for a scanned document (ASCII title: the base-14 font has no Vietnamese)."""
+def one_page_pdf(title: str) -> bytes:
+    """A one-page PDF standing in for a scanned document (ASCII title: the base-14 font has no Vietnamese);
+    the demo, the load test's data and the browser tests upload it."""
     text = title.encode("ascii", "replace").replace(b"(", b"[").replace(b")", b"]")
     stream = b"BT /F1 14 Tf 40 780 Td (" + text + b") Tj ET"
     objects = [
@@ -305,8 +306,9 @@ def _load_applications(users: dict[str, User]) -> None:
         db.session.flush()
         for document in programme.documents:
             if document.required:
-                documents.upload(application, document.code, io.BytesIO(_demo_pdf(f"{programme.code} {document.code}")),
-                                 f"{document.code.lower()}.pdf", owner, check_state=False)
+                pdf = one_page_pdf(f"{programme.code} {document.code}")
+                documents.upload(application, document.code, io.BytesIO(pdf), f"{document.code.lower()}.pdf", owner,
+                                 check_state=False)
         for action in path:
             actor = owner if action == "submit" else actors["approver" if action == "approve" else "reviewer"]
             data = {"reason": "Vui lòng bổ sung bản scan rõ nét hơn."} if action in ("request_info", "reject") else {}

@@ -39,7 +39,7 @@ from app.models.types import utcnow
 from app.models.user import Role, User, UserRole
 from app.services import applications, assessments, documents, geo, workflow
 from app.services import organisations as organisations_service
-from app.services.demo import DEMO_PASSWORD, _demo_answer, _demo_pdf, demo_tax_code
+from app.services.demo import DEMO_PASSWORD, _demo_answer, demo_tax_code, one_page_pdf
 from app.services.passwords import hash_password
 
 #: Programmes tried first for the simulated businesses' drafts (broad eligibility, one required document).
@@ -118,7 +118,7 @@ def _apply(organisation, programme: Programme, owner: User, path: tuple[str, ...
     db.session.flush()
     for document in programme.documents:
         if document.required:
-            pdf = _demo_pdf(f"{programme.code} {document.code}")
+            pdf = one_page_pdf(f"{programme.code} {document.code}")
             documents.upload(application, document.code, io.BytesIO(pdf), f"{document.code.lower()}.pdf", owner,
                              check_state=False)
     for action in path:

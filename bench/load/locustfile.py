@@ -148,7 +148,8 @@ def multipart(fields: list[tuple[str, str]], files: list[tuple[str, str, bytes, 
 
 
 def small_pdf(title: str) -> bytes:
-    """A valid one-page PDF of about 600 bytes (a scanned quote stands in)."""
+    """A valid one-page PDF of about 600 bytes (a scanned quote stands in). The same as
+    ``app.services.demo.one_page_pdf``, written out because Locust runs in its own venv, without the app."""
     stream = f"BT /F1 14 Tf 40 780 Td ({title}) Tj ET".encode()
     objects = [
         b"<</Type/Catalog/Pages 2 0 R>>",

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from app.services.demo import one_page_pdf
+
 try:
     from playwright.sync_api import expect
 except ImportError:  # pragma: no cover - the fixtures then skip (or fail with E2E_REQUIRED=1) and say why
@@ -20,25 +22,7 @@ if TYPE_CHECKING:
 
 def small_pdf(title: str = "dxportal e2e") -> bytes:
     """A valid one-page PDF, the size of a scanned form's stand-in."""
-    text = title.encode("ascii", "replace")
-    stream = b"BT /F1 14 Tf 40 780 Td (" + text + b") Tj ET"
-    objects = [
-        b"<</Type/Catalog/Pages 2 0 R>>",
-        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
-        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>",
-        b"<</Length " + str(len(stream)).encode() + b">>stream\n" + stream + b"\nendstream",
-        b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
-    ]
-    body = b"%PDF-1.4\n"
-    offsets = []
-    for number, content in enumerate(objects, start=1):
-        offsets.append(len(body))
-        body += str(number).encode() + b" 0 obj" + content + b"endobj\n"
-    xref = len(body)
-    body += b"xref\n0 " + str(len(objects) + 1).encode() + b"\n0000000000 65535 f \n"
-    body += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
-    body += b"trailer<</Size " + str(len(objects) + 1).encode() + b"/Root 1 0 R>>\nstartxref\n"
-    return body + str(xref).encode() + b"\n%%EOF\n"
+    return one_page_pdf(title)
 
 
 def pdf_file(name: str) -> dict:
